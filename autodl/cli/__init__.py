@@ -1,0 +1,87 @@
+"""The `autodl` command: a registry of subcommands, one module each, imported lazily.
+
+Command modules define `add_arguments(parser)` and `run(args) -> int`, and import
+nothing heavy at module level, so `autodl --help` never loads Keras or TensorFlow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from autodl.exceptions import AutodlError, closest
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+# name -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "search": ("autodl.cli.search", "search a space on data and export the best model"),
+    "init": ("autodl.cli.init", "write editable copies of the built-in search spaces"),
+}
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, but a bad flag is one line that suggests the closest valid one."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        if message.startswith("unrecognized arguments:"):
+            flags = [s for a in self._actions for s in a.option_strings]
+            bad = message.split(":", 1)[1].split()[0]
+            message = f"unrecognized argument {bad}{closest(bad.split('=')[0], flags)}"
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> ArgumentParser:
+    from autodl import __version__
+
+    parser = ArgumentParser(
+        prog="autodl",
+        description="Find good Keras models for your data with Optuna.",
+        epilog="Run 'autodl COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"autodl {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
+    for name, (module_name, help_text) in COMMANDS.items():
+        sub = subparsers.add_parser(name, help=help_text, description=help_text.capitalize() + ".")
+        sub.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+        sub.set_defaults(_module=module_name)
+        importlib.import_module(module_name).add_arguments(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_module", None):
+        parser.print_help()
+        return EXIT_USAGE
+    debug = bool(getattr(args, "debug", False))
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return int(importlib.import_module(args._module).run(args) or EXIT_OK)
+    except AutodlError as exc:
+        if debug:
+            raise
+        print(f"autodl {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        if debug:
+            raise
+        print(
+            f"autodl {args.command}: unexpected error: {type(exc).__name__}: {exc}\n"
+            "(this is a bug in autodl; rerun with --debug for the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""Keep `best_model.keras` and `best_config.json` in step with the best trial so far.
+
+Several worker processes may finish better trials at once: a file lock around the
+compare-and-write makes sure the files on disk always belong to the best of them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from autodl._files import write_json, write_with
+
+BEST_MODEL = "best_model.keras"
+BEST_CONFIG = "best_config.json"
+
+
+def save_keras_model(model: Any, path: Path) -> None:
+    """Save atomically: a crash mid-save leaves the previous file, never half of one."""
+    write_with(path, lambda tmp: model.save(tmp))
+
+
+class BestModelWriter:
+    """Writes the model of a trial when it beats the one on disk."""
+
+    def __init__(self, out: Path, direction: str) -> None:
+        self.out = Path(out)
+        self.maximize = direction == "maximize"
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.out.mkdir(parents=True, exist_ok=True)
+        with open(self.out / ".best.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def current_value(self) -> float | None:
+        try:
+            return float(json.loads((self.out / BEST_CONFIG).read_text())["value"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def offer(self, value: float, model: Any, record: dict[str, Any]) -> bool:
+        """Save `model` and `record` (best_config.json) if `value` beats the saved best."""
+        with self._locked():
+            current = self.current_value()
+            if current is not None and not (value > current if self.maximize else value < current):
+                return False
+            save_keras_model(model, self.out / BEST_MODEL)
+            write_json(self.out / BEST_CONFIG, {**record, "value": value})
+            return True

@@ -1,0 +1,1 @@
+"""Renderers: the terminal (rich) view and the HTML report."""

@@ -1,0 +1,122 @@
+"""The Optuna objective: sample a configuration, train it, record it, keep the best model."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from autodl.train import TrialFailure
+
+_logger = logging.getLogger(__name__)
+
+
+class TrialRunner:
+    """Callable objective for `study.optimize`; one per worker process."""
+
+    failure_type = TrialFailure
+
+    def __init__(self, context: Any) -> None:
+        from autodl.export import BestModelWriter
+        from autodl.train import PreparedData
+
+        self.context = context
+        self.prepared = PreparedData.from_dataset(context.data)
+        self.writer = BestModelWriter(context.out, context.objective.direction)
+
+    def __call__(self, trial: Any) -> float:
+        import optuna
+
+        from autodl.train import release_memory, train_config
+
+        context = self.context
+        space = context.space
+        if context.settings.seed is not None:
+            import keras
+
+            keras.utils.set_random_seed(context.settings.seed + trial.number)
+        config = space.sample(trial)
+        trial.set_user_attr("config", config)
+        try:
+            trained = train_config(
+                config,
+                self.prepared,
+                context.objective,
+                trial=trial,
+                custom_objects=space.custom_objects,
+            )
+        except TrialFailure as exc:
+            self._fail(trial, str(exc))
+        except optuna.TrialPruned:
+            raise
+        except Exception as exc:  # a failing trial never kills the search
+            self._fail(trial, failure_reason(exc), exc)
+        try:
+            trial.set_user_attr("epochs", trained.epochs_run)
+            trial.set_user_attr("best_epoch", trained.best_epoch)
+            trial.set_user_attr("seconds", round(trained.seconds, 3))
+            trial.set_user_attr("n_params", trained.n_params)
+            trial.set_user_attr("history", {k: [round(v, 6) for v in vs] for k, vs in trained.history.items()})
+            if trained.pruned:
+                raise optuna.TrialPruned(f"pruned at epoch {trained.epochs_run}")
+            self.writer.offer(trained.value, trained.export_model, self._record(trial, config, trained))
+            return trained.value
+        finally:
+            del trained
+            release_memory()
+
+    def _record(self, trial: Any, config: dict[str, Any], trained: Any) -> dict[str, Any]:
+        """best_config.json: all that rebuilds and retrains the model, and where it came from."""
+        context = self.context
+        data = context.data
+        return {
+            "trial": trial.number,
+            "study_name": context.study.study_name,
+            "metric": context.objective.metric,
+            "direction": context.objective.direction,
+            "config": config,
+            "params": trial.params,
+            "best_epoch": trained.best_epoch,
+            "epochs_run": trained.epochs_run,
+            "n_params": trained.n_params,
+            "space": str(context.loaded_space.path),
+            "data": data.to_dict(),
+            "target_scale": list(self.prepared.target_scale) if self.prepared.target_scale else None,
+        }
+
+    @staticmethod
+    def _fail(trial: Any, reason: str, cause: BaseException | None = None) -> None:
+        from autodl.train import release_memory
+
+        trial.set_user_attr("fail_reason", reason)
+        _logger.info("trial %d failed: %s", trial.number, reason)
+        release_memory()
+        raise TrialFailure(reason) from cause
+
+
+def failure_reason(exc: BaseException) -> str:
+    """A one-line reason for a trial's failure; out-of-memory errors are named as such."""
+    name = type(exc).__name__
+    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+    message = lines[0][:300] if lines else ""
+    text = f"{name} {str(exc)[:2000]}".lower()
+    if "resourceexhausted" in text or "out of memory" in text or "resource_exhausted" in text or "oom" in name.lower():
+        return f"out of memory: {message or name}"
+    return f"{name}: {message}" if message else name
+
+
+class FailureGuard:
+    """Stop the study after `limit` consecutive failed trials; remember the last reason."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.consecutive = 0
+        self.tripped: str | None = None
+
+    def __call__(self, study: Any, trial: Any) -> None:
+        if trial.state.name != "FAIL":
+            self.consecutive = 0
+            return
+        self.consecutive += 1
+        if self.consecutive >= self.limit:
+            self.tripped = trial.user_attrs.get("fail_reason", "unknown")
+            study.stop()

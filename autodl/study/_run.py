@@ -1,0 +1,216 @@
+"""Run a search: load space and data, create or resume the study, optimise, write outputs.
+
+Optuna decides (sampler, pruner, storage); `autodl.train` runs Keras. The study in
+storage is the single source of truth: outputs are rebuilt from it at the end.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from autodl.exceptions import ConfigError, SearchAborted
+from autodl.study._settings import SearchSettings
+from autodl.study._storage import make_storage, mask_url
+from autodl.train._objective import Objective
+
+_logger = logging.getLogger(__name__)
+STUDY_FILE = "study.journal"
+
+TrialCallback = Callable[[Any, Any], None]  # (study, frozen_trial), as Optuna calls them
+
+
+@dataclass
+class SearchContext:
+    """A search ready to run: everything loaded and the study created or resumed."""
+
+    settings: SearchSettings
+    loaded_space: Any  # autodl.space.LoadedSpace
+    data: Any  # autodl.data.Dataset
+    objective: Objective
+    study: Any
+    out: Path
+    storage_url: str  # as the user can pass it back to --storage, credentials masked
+    command: str = ""
+    resumed_trials: int = 0
+
+    @property
+    def space(self) -> Any:
+        return self.loaded_space.space
+
+    def finished(self) -> int:
+        import optuna
+
+        states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+        return len(self.study.get_trials(deepcopy=False, states=states))
+
+
+@dataclass
+class SearchResult:
+    """What `autodl.search()` returns: the study, its ranking and the exported best model."""
+
+    study: Any
+    out: Path
+    summary: dict[str, Any]
+    data: Any = field(repr=False, default=None)
+
+    @property
+    def leaderboard(self) -> Any:
+        from autodl.results import leaderboard
+
+        return leaderboard(self.study)
+
+    @property
+    def best_value(self) -> float | None:
+        return self.summary.get("best_value")
+
+    @property
+    def best_params(self) -> dict[str, Any]:
+        return dict(self.summary.get("best_params") or {})
+
+    @property
+    def best_config(self) -> dict[str, Any] | None:
+        return self.summary.get("best_config")
+
+    @property
+    def best_model(self) -> Any:
+        import keras
+
+        return keras.saving.load_model(self.out / "best_model.keras")
+
+
+def search(
+    space: str,
+    data: str | None = None,
+    *,
+    trials: int = 20,
+    callbacks: Sequence[TrialCallback] = (),
+    **options: Any,
+) -> SearchResult:
+    """Search `space` (a file path or a built-in name) on `data`; see `SearchSettings`."""
+    settings = SearchSettings(space=space, data=data, trials=trials, **options).validate()
+    return run_search(prepare_search(settings), callbacks=callbacks)
+
+
+def prepare_search(settings: SearchSettings, *, command: str = "") -> SearchContext:
+    """Load the space and the data, then create the study or resume the existing one."""
+    import optuna
+
+    from autodl.data import load_data
+    from autodl.space import load_space
+
+    settings = settings.validate()
+    loaded = load_space(settings.space)
+    source = settings.data or getattr(loaded.space, "default_data", None)
+    if not source:
+        raise ConfigError(f"{loaded.path}: the space names no default_data; pass --data")
+    data = load_data(
+        source, target=settings.target, task=settings.task, val_size=settings.val_size, seed=settings.seed or 0
+    )
+    objective = Objective.parse(settings.objective, data.task)
+    study_name = settings.study_name or f"{loaded.name}-{data.name}"
+    out = Path(settings.out or Path("reports") / study_name)
+    storage_url = settings.storage or str(out / STUDY_FILE)
+    storage = make_storage(storage_url)
+    max_epochs = _max_epochs(loaded.space)
+    from autodl.study._samplers import make_pruner, make_sampler
+
+    study = optuna.create_study(
+        study_name=study_name,
+        storage=storage,
+        direction=objective.direction,
+        sampler=make_sampler(settings.sampler, seed=settings.seed, space=loaded.space),
+        pruner=make_pruner(settings.pruner, max_epochs=max_epochs),
+        load_if_exists=True,
+    )
+    _check_or_record(study, settings, loaded, data, objective)
+    context = SearchContext(
+        settings=settings,
+        loaded_space=loaded,
+        data=data,
+        objective=objective,
+        study=study,
+        out=out,
+        storage_url=mask_url(storage_url),
+        command=command,
+    )
+    context.resumed_trials = len(study.get_trials(deepcopy=False))
+    textbook = getattr(loaded.space, "textbook", None)
+    if textbook and not context.resumed_trials:
+        study.enqueue_trial(textbook, user_attrs={"textbook": True})
+    return context
+
+
+def _max_epochs(space: Any) -> int:
+    entry = getattr(space, "entries", {}).get("epochs")
+    if entry is None:
+        return 20
+    value = entry.value
+    return int(getattr(value, "high", None) or max(getattr(value, "values", None) or [value]))
+
+
+def _check_or_record(study: Any, settings: SearchSettings, loaded: Any, data: Any, objective: Objective) -> None:
+    """Record what the study searches; refuse to resume it with another metric."""
+    attrs = study.user_attrs
+    if "metric" in attrs and attrs["metric"] != objective.metric:
+        raise ConfigError(
+            f"study '{study.study_name}' optimises {attrs['metric']}; this run asks for "
+            f"{objective.metric}: pass --study-name to start a new study"
+        )
+    if "metric" in attrs:
+        return
+    study.set_user_attr("metric", objective.metric)
+    study.set_user_attr("task", data.task)
+    study.set_user_attr("data", data.source)
+    study.set_user_attr("data_description", data.describe())
+    study.set_user_attr("space", str(loaded.path.resolve()))
+    study.set_user_attr("settings", {k: v for k, v in settings.to_dict().items() if k != "storage"})
+    study.set_metric_names([objective.metric])
+
+
+def run_search(context: SearchContext, *, callbacks: Sequence[TrialCallback] = ()) -> SearchResult:
+    """Optimise until the study has `trials` finished trials (or the timeout), then write outputs."""
+    import optuna
+
+    from autodl.results import write_outputs
+    from autodl.study._objective_fn import FailureGuard, TrialRunner
+    from autodl.train._device import configure_devices
+
+    settings = context.settings
+    configure_devices()
+    runner = TrialRunner(context)
+    guard = FailureGuard(settings.max_failures)
+    start = time.perf_counter()
+    try:
+        if context.finished() < settings.trials:
+            context.study.optimize(
+                runner,
+                n_trials=None,
+                timeout=settings.timeout,
+                catch=(runner.failure_type,),
+                callbacks=[
+                    optuna.study.MaxTrialsCallback(
+                        settings.trials,
+                        states=(optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED),
+                    ),
+                    guard,
+                    *callbacks,
+                ],
+                gc_after_trial=False,
+            )
+    finally:
+        summary = write_outputs(
+            context.study, context.out, storage=context.storage_url, wall_seconds=time.perf_counter() - start
+        )
+    if guard.tripped:
+        raise SearchAborted(
+            f"stopped after {settings.max_failures} consecutive failed trials; last reason: {guard.tripped}"
+        )
+    return SearchResult(context.study, context.out, summary, data=context.data)
+
+
+

@@ -1,0 +1,110 @@
+"""The per-epoch callback that connects Keras training to the Optuna trial."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import keras
+
+from autodl.train._objective import Objective
+
+
+class TrialFailure(Exception):
+    """A trial that cannot produce a model (NaN loss, out of memory, invalid config)."""
+
+
+class EpochReporter(keras.callbacks.Callback):
+    """Report the objective to Optuna every epoch, prune, stop early, keep the best weights.
+
+    Pruning and NaN stop training cleanly and are raised by the caller after `fit`
+    returns, so Keras finishes its own clean-up first.
+    """
+
+    def __init__(self, trial: Any, objective: Objective, patience: int, restore_best: bool) -> None:
+        super().__init__()
+        self.trial = trial
+        self.objective = objective
+        self.patience = patience
+        self.restore_best = restore_best
+        self.best_value: float | None = None
+        self.best_epoch = -1
+        self.best_weights: list[Any] | None = None
+        self.epochs_run = 0
+        self.curve: list[float] = []
+        self.history: dict[str, list[float]] = {}
+        self.pruned = False
+        self.failure: str | None = None
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        logs = logs or {}
+        self.epochs_run = epoch + 1
+        for key, value in logs.items():
+            self.history.setdefault(key, []).append(float(value))
+        loss = float(logs.get("loss", math.nan))
+        if not math.isfinite(loss):
+            self.failure = f"loss became {loss} at epoch {epoch + 1}"
+            self.model.stop_training = True
+            return
+        if self.objective.metric not in logs:
+            self.failure = f"metric '{self.objective.metric}' not in the training logs {sorted(logs)}"
+            self.model.stop_training = True
+            return
+        value = float(logs[self.objective.metric])
+        if not math.isfinite(value):
+            self.failure = f"{self.objective.metric} became {value} at epoch {epoch + 1}"
+            self.model.stop_training = True
+            return
+        self.curve.append(value)
+        if self.objective.better(value, self.best_value):
+            self.best_value, self.best_epoch = value, epoch
+            if self.restore_best:
+                self.best_weights = self.model.get_weights()
+        if self.trial is not None:
+            self.trial.report(value, epoch)
+            if self.trial.should_prune():
+                self.pruned = True
+                self.model.stop_training = True
+                return
+        if self.patience and epoch - self.best_epoch >= self.patience:
+            self.model.stop_training = True
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        if self.restore_best and self.best_weights is not None and not self.pruned:
+            self.model.set_weights(self.best_weights)
+
+
+class EpochLearningRate(keras.callbacks.Callback):
+    """Warm-up and per-epoch decay (cosine, exponential, step) of the learning rate.
+
+    Done as a callback rather than a `LearningRateSchedule` object so that saved models
+    carry no custom schedule class.
+    """
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__()
+        self.config = config
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        lr = learning_rate_at(self.config, epoch)
+        if lr is not None:
+            self.model.optimizer.learning_rate.assign(lr)
+
+
+def learning_rate_at(config: dict[str, Any], epoch: int) -> float | None:
+    """The learning rate for `epoch` (0-based), or None to leave it alone (plateau)."""
+    base = float(config["learning_rate"])
+    warmup = int(config.get("warmup_epochs", 0))
+    schedule = config.get("schedule", "constant")
+    if epoch < warmup:
+        return base * (epoch + 1) / (warmup + 1)
+    if schedule in ("constant", "plateau"):
+        return base if warmup and epoch == warmup else None
+    t = epoch - warmup
+    if schedule == "cosine":
+        total = max(1, int(config["epochs"]) - warmup)
+        return base * 0.5 * (1 + math.cos(math.pi * min(t, total) / total))
+    rate, every = float(config["decay_rate"]), max(1, int(config["decay_epochs"]))
+    if schedule == "exponential":
+        return base * rate ** (t / every)
+    return base * rate ** (t // every)  # step

@@ -1,0 +1,70 @@
+"""Optimizer, loss and metrics for a configuration; the objective metric it is judged on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from autodl.exceptions import ConfigError
+
+def make_metrics(task: str) -> list[Any]:
+    import keras
+
+    if task == "regression":
+        return [keras.metrics.MeanSquaredError(name="mse"), keras.metrics.MeanAbsoluteError(name="mae")]
+    accuracy = keras.metrics.BinaryAccuracy if task == "binary" else keras.metrics.CategoricalAccuracy
+    return [accuracy(name="accuracy"), keras.metrics.AUC(name="auc")]
+
+
+def make_loss(config: dict[str, Any], task: str, custom: dict[str, Callable[..., Any]]) -> Any:
+    import keras
+
+    name = config.get("loss")
+    if name in custom:
+        return custom[name]
+    if task == "regression":
+        if name in (None, "mse"):
+            return keras.losses.MeanSquaredError()
+        if name == "mae":
+            return keras.losses.MeanAbsoluteError()
+        if name == "huber":
+            return keras.losses.Huber(delta=float(config["huber_delta"]))
+        raise ConfigError(f"loss '{name}' is for classification; a regression space needs mse, mae or huber")
+    if name == "focal":
+        gamma = float(config["focal_gamma"])
+        if task == "binary":
+            return keras.losses.BinaryFocalCrossentropy(gamma=gamma)
+        return keras.losses.CategoricalFocalCrossentropy(gamma=gamma)
+    if name in (None, "crossentropy", "binary_crossentropy", "categorical_crossentropy"):
+        return keras.losses.BinaryCrossentropy() if task == "binary" else keras.losses.CategoricalCrossentropy()
+    raise ConfigError(f"loss '{name}' is for regression; a {task} space needs crossentropy or focal")
+
+
+def make_optimizer(config: dict[str, Any]) -> Any:
+    import keras
+
+    lr = float(config["learning_rate"])
+    ema = {"use_ema": bool(config.get("ema")), "ema_momentum": float(config.get("ema_momentum", 0.99))}
+    name = config["optimizer"]
+    if name == "sgd":
+        return keras.optimizers.SGD(
+            lr, momentum=float(config["momentum"]), nesterov=bool(config["nesterov"]), **ema
+        )
+    if name == "adamw":
+        return keras.optimizers.AdamW(lr, weight_decay=float(config["weight_decay"]), **ema)
+    classes = {
+        "adam": keras.optimizers.Adam,
+        "adagrad": keras.optimizers.Adagrad,
+        "adadelta": keras.optimizers.Adadelta,
+        "rmsprop": keras.optimizers.RMSprop,
+        "nadam": keras.optimizers.Nadam,
+    }
+    return classes[name](lr, **ema)
+
+
+def compile_model(model: Any, config: dict[str, Any], task: str, custom: dict[str, Callable[..., Any]]) -> None:
+    model.compile(
+        optimizer=make_optimizer(config),
+        loss=make_loss(config, task, custom),
+        metrics=make_metrics(task),
+    )

@@ -1,0 +1,186 @@
+"""Train one configuration: build, compile, fit with the per-epoch reporter, record."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from autodl.train._compile import compile_model
+from autodl.train._objective import Objective
+
+_logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """A Dataset turned into what `model.fit` takes, computed once per search."""
+
+    data: Any  # autodl.data.Dataset
+    x_train: Any
+    y_train: np.ndarray
+    x_val: Any
+    y_val: np.ndarray
+    target_scale: tuple[float, float] | None  # (mean, std) of a standardised regression target
+
+    @classmethod
+    def from_dataset(cls, data: Any) -> PreparedData:
+        from autodl.builders import model_input
+
+        scale = None
+        if data.task == "regression":
+            y = np.asarray(data.y_train, dtype="float64")
+            mean, std = float(y.mean()), float(y.std()) or 1.0
+            scale = (mean, std)
+        return cls(
+            data=data,
+            x_train=model_input(data, data.x_train),
+            y_train=encode_targets(data.y_train, data.task, data.n_classes, scale),
+            x_val=model_input(data, data.x_val),
+            y_val=encode_targets(data.y_val, data.task, data.n_classes, scale),
+            target_scale=scale,
+        )
+
+
+def encode_targets(y: Any, task: str, n_classes: int, scale: tuple[float, float] | None) -> np.ndarray:
+    """One-hot for multiclass, a float column for binary, standardised floats for regression."""
+    y = np.asarray(y)
+    if task == "multiclass":
+        return np.eye(n_classes, dtype="float32")[y.astype("int64")]
+    if task == "binary":
+        return y.astype("float32").reshape(-1, 1)
+    mean, std = scale or (0.0, 1.0)
+    return ((y.astype("float64") - mean) / std).astype("float32").reshape(-1, 1)
+
+
+@dataclass
+class TrainedModel:
+    """The outcome of training one configuration."""
+
+    model: Any
+    export_model: Any
+    value: float
+    best_epoch: int  # 0-based epoch whose weights the model holds
+    epochs_run: int
+    seconds: float
+    n_params: int
+    curve: list[float] = field(default_factory=list)
+    history: dict[str, list[float]] = field(default_factory=dict)
+    pruned: bool = False
+
+
+def train_config(
+    config: dict[str, Any],
+    prepared: PreparedData,
+    objective: Objective,
+    *,
+    trial: Any = None,
+    custom_objects: dict[str, Callable[..., Any]] | None = None,
+    extra_callbacks: list[Any] | None = None,
+) -> TrainedModel:
+    """Build and fit `config`; raise `TrialFailure` with a reason if it cannot train."""
+    import keras
+
+    from autodl.builders import build_model
+    from autodl.train._callbacks import EpochLearningRate, EpochReporter, TrialFailure
+
+    start = time.perf_counter()
+    data = prepared.data
+    try:
+        built = build_model(config, data, target_scale=prepared.target_scale)
+    except (ValueError, TypeError) as exc:
+        # e.g. a kernel larger than the input, or shapes that do not fit together
+        raise TrialFailure(f"invalid for input shape {_shape(data)}: {_first_line(exc)}") from exc
+    model = built.model
+    compile_model(model, config, data.task, custom_objects or {})
+    x_train, y_train = _drop_outlier_rows(config, prepared.x_train, prepared.y_train)
+    reporter = EpochReporter(
+        trial, objective, patience=int(config.get("patience", 0)), restore_best=not config.get("ema")
+    )
+    callbacks = [reporter, EpochLearningRate(config), *(extra_callbacks or [])]
+    if config.get("schedule") == "plateau":
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor=objective.metric,
+                mode="max" if objective.direction == "maximize" else "min",
+                factor=float(config["decay_rate"]),
+                patience=max(1, int(config.get("patience", 4)) // 2),
+            )
+        )
+    model.fit(
+        x_train,
+        y_train,
+        validation_data=(prepared.x_val, prepared.y_val),
+        epochs=int(config["epochs"]),
+        batch_size=int(config["batch_size"]),
+        callbacks=callbacks,
+        verbose=0,
+    )
+    if reporter.failure:
+        raise TrialFailure(reporter.failure)
+    value = reporter.best_value
+    if config.get("ema") and not reporter.pruned:
+        # With EMA the model now holds the averaged weights: judge those.
+        logs = model.evaluate(prepared.x_val, prepared.y_val, verbose=0, return_dict=True)
+        value = float(logs[objective.metric.removeprefix("val_")])
+        reporter.best_epoch = reporter.epochs_run - 1
+    if value is None or not math.isfinite(value):
+        raise TrialFailure(f"{objective.metric} was never finite")
+    return TrainedModel(
+        model=model,
+        export_model=built.export_model,
+        value=float(value),
+        best_epoch=reporter.best_epoch,
+        epochs_run=reporter.epochs_run,
+        seconds=time.perf_counter() - start,
+        n_params=int(model.count_params()),
+        curve=reporter.curve,
+        history=reporter.history,
+        pruned=reporter.pruned,
+    )
+
+
+def _drop_outlier_rows(config: dict[str, Any], x: Any, y: np.ndarray) -> tuple[Any, np.ndarray]:
+    """`outliers="zscore"`: leave out training rows with a numeric feature beyond the z-score."""
+    if config.get("outliers") != "zscore":
+        return x, y
+    columns = (
+        [np.asarray(v, dtype="float64").reshape(len(y), -1) for v in x.values() if v.dtype.kind == "f"]
+        if isinstance(x, dict)
+        else [np.asarray(x, dtype="float64").reshape(len(y), -1)]
+    )
+    if not columns:
+        return x, y
+    values = np.concatenate(columns, axis=1)
+    with np.errstate(all="ignore"):
+        z = np.abs((values - np.nanmean(values, axis=0)) / np.nanstd(values, axis=0))
+    keep = ~(np.nan_to_num(z) > float(config["outlier_zscore"])).any(axis=1)
+    if keep.sum() < max(8, len(y) // 2):  # never drop most of the data
+        return x, y
+    if isinstance(x, dict):
+        return {k: v[keep] for k, v in x.items()}, y[keep]
+    return x[keep], y[keep]
+
+
+def release_memory() -> None:
+    """Free the Keras graph and Python garbage between trials."""
+    import keras
+
+    keras.backend.clear_session()
+    gc.collect()
+
+
+def _shape(data: Any) -> str:
+    shape = getattr(data, "input_shape", None)
+    return "x".join(map(str, shape)) if shape else data.input_kind
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+    return lines[0][:300] if lines else type(exc).__name__

@@ -1,0 +1,52 @@
+"""The metric a search optimises and its direction (no Keras import: the CLI checks it early)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from autodl.exceptions import ConfigError, closest
+
+MAXIMISED = ("accuracy", "auc", "precision", "recall")
+
+
+@dataclass(frozen=True)
+class Objective:
+    """The per-epoch metric Optuna optimises, e.g. `val_accuracy` (max) or `val_mse` (min)."""
+
+    metric: str
+    direction: str  # "maximize" | "minimize"
+
+    @classmethod
+    def parse(cls, text: str | None, task: str) -> Objective:
+        """`NAME[:min|max]`; None picks accuracy for classification and MSE for regression.
+
+        Regression selects on `val_mse`, not `val_loss`: Keras adds the L1/L2 penalties to
+        the loss, so selecting on it would favour small penalties, not good models.
+        """
+        if not text:
+            return cls("val_accuracy", "maximize") if task != "regression" else cls("val_mse", "minimize")
+        name, _, direction = text.partition(":")
+        valid = available_metrics(task)
+        if name not in valid:
+            raise ConfigError(
+                f"--objective: '{name}' is not a metric of a {task} search; "
+                f"choose from {', '.join(valid)}{closest(name, valid)}"
+            )
+        if direction in ("", None):
+            direction = "max" if any(name.endswith(m) for m in MAXIMISED) else "min"
+        if direction not in ("min", "max", "minimize", "maximize"):
+            raise ConfigError(f"--objective: direction must be 'min' or 'max'; got '{direction}'")
+        return cls(name, "maximize" if direction.startswith("max") else "minimize")
+
+    def better(self, a: float, b: float | None) -> bool:
+        if b is None:
+            return True
+        return a > b if self.direction == "maximize" else a < b
+
+    def to_dict(self) -> dict[str, str]:
+        return {"metric": self.metric, "direction": self.direction}
+
+
+def available_metrics(task: str) -> list[str]:
+    names = ["loss", "accuracy", "auc"] if task != "regression" else ["loss", "mse", "mae"]
+    return [f"val_{n}" for n in names] + names
