@@ -1,4 +1,5 @@
-"""`builtin:NAME`: the small datasets bundled with scikit-learn (nothing is downloaded)."""
+"""`builtin:NAME`: the small datasets bundled with scikit-learn, and two generated here
+(a text and a sequence task for the RNN family). Nothing is downloaded."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ _BUILTINS: dict[str, tuple[str, str]] = {
     "wine": ("load_wine", "classification"),
     "breast_cancer": ("load_breast_cancer", "classification"),
     "diabetes": ("load_diabetes", "regression"),
+    "reviews": ("generated", "classification"),
+    "waves": ("generated", "classification"),
 }
 
 
@@ -25,6 +28,10 @@ def builtin_names() -> tuple[str, ...]:
 def load_builtin(name: str, source: str) -> RawData:
     if name not in _BUILTINS:
         raise DataError(f"{source}: " + one_of("builtin dataset", name, _BUILTINS))
+    if name == "reviews":
+        return _reviews()
+    if name == "waves":
+        return _waves()
     from sklearn import datasets
 
     loader, task = _BUILTINS[name]
@@ -51,4 +58,59 @@ def load_builtin(name: str, source: str) -> RawData:
         default_task=task,
         label_names=label_names,
         feature_names=feature_names,
+    )
+
+
+_POSITIVE = ("good", "great", "excellent", "lovely", "superb", "wonderful", "fine", "pleasant")
+_NEGATIVE = ("bad", "awful", "poor", "terrible", "boring", "dull", "weak", "horrible")
+_SUBJECTS = ("the film", "the plot", "the acting", "this book", "the ending", "the music", "the cast")
+_FILLER = ("really", "quite", "very", "rather", "so", "truly", "a bit", "honestly")
+
+
+def _reviews(n: int = 1200, seed: int = 7) -> RawData:
+    """Short generated reviews; a negation flips the sentiment, so word order matters."""
+    rng = np.random.default_rng(seed)
+    texts, labels = [], []
+    for _ in range(n):
+        positive = bool(rng.integers(2))
+        negated = rng.random() < 0.3
+        words = _POSITIVE if positive != negated else _NEGATIVE
+        adjective = words[rng.integers(len(words))]
+        subject = _SUBJECTS[rng.integers(len(_SUBJECTS))]
+        filler = _FILLER[rng.integers(len(_FILLER))]
+        verb = "was not" if negated else "was"
+        text = f"{subject} {verb} {filler} {adjective}"
+        if rng.random() < 0.5:
+            text += f" and {_SUBJECTS[rng.integers(len(_SUBJECTS))]} was {_FILLER[rng.integers(len(_FILLER))]} fine"
+        texts.append(text)
+        labels.append(int(positive))
+    return RawData(
+        name="reviews",
+        input_kind="text",
+        x=np.asarray(texts, dtype=object),
+        y=np.asarray(labels),
+        target_label="sentiment",
+        default_task="classification",
+        label_names=("negative", "positive"),
+        text_column="text",
+    )
+
+
+def _waves(n: int = 600, steps: int = 40, seed: int = 7) -> RawData:
+    """Noisy sine, square and sawtooth waves of random phase: a 3-class sequence task."""
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0, 4 * np.pi, steps)
+    y = rng.integers(3, size=n)
+    phase = rng.uniform(0, 2 * np.pi, size=(n, 1))
+    base = np.sin(t + phase)
+    shapes = [base, np.sign(base), 2 * (((t + phase) / (2 * np.pi)) % 1.0) - 1]
+    x = np.stack([shapes[c][i] for i, c in enumerate(y)]) + rng.normal(0, 0.3, size=(n, steps))
+    return RawData(
+        name="waves",
+        input_kind="sequence",
+        x=x[..., np.newaxis].astype(np.float32),
+        y=y,
+        target_label="shape",
+        default_task="classification",
+        label_names=("sine", "square", "sawtooth"),
     )

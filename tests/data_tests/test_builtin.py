@@ -15,10 +15,12 @@ EXPECTED = {
     "wine": ("multiclass", "tabular", 178, (13,), ("class_0", "class_1", "class_2")),
     "breast_cancer": ("binary", "tabular", 569, (30,), ("malignant", "benign")),
     "diabetes": ("regression", "tabular", 442, (10,), ()),
+    "reviews": ("binary", "text", 1200, None, ("negative", "positive")),
+    "waves": ("multiclass", "sequence", 600, (40, 1), ("sine", "square", "sawtooth")),
 }
 
 
-def test_builtin_names_are_the_five_sklearn_sets() -> None:
+def test_builtin_names_are_the_sklearn_sets_and_the_generated_ones() -> None:
     assert set(builtin_names()) == set(EXPECTED)
 
 
@@ -30,8 +32,11 @@ def test_builtin_shapes_task_and_split(name: str) -> None:
     assert (ds.name, ds.source, ds.task, ds.input_kind) == (name, f"builtin:{name}", task, kind)
     assert kind in DATA_KINDS
     assert ds.input_shape == shape
-    assert ds.x_train.shape == (ds.n_train, *shape)
-    assert ds.x_train.dtype == np.float32 and ds.x_val.dtype == np.float32
+    if kind == "text":
+        assert ds.x_train.shape == (ds.n_train,) and isinstance(ds.x_train[0], str)
+    else:
+        assert ds.x_train.shape == (ds.n_train, *shape)
+        assert ds.x_train.dtype == np.float32 and ds.x_val.dtype == np.float32
     assert ds.n_train + ds.n_val == n_rows
     assert ds.n_val == int(np.ceil(0.2 * n_rows))
     assert ds.x_test is None and ds.y_test is None
