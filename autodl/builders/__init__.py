@@ -54,16 +54,28 @@ def build_model(config: dict[str, Any], data: Any, *, target_scale: tuple[float,
 
 
 def model_input(data: Any, x: Any) -> Any:
-    """Raw data (as an `autodl.data.Dataset` holds it) in the form the model's inputs take."""
+    """Raw data (as an `autodl.data.Dataset` holds it) in the form the model's inputs take.
+
+    Keras takes strings only as TensorFlow string tensors, not NumPy arrays, so text and
+    category columns are converted with `tf.constant`.
+    """
     import numpy as np
 
     from autodl.builders._inputs import input_name
 
     if data.input_kind == "table":
         return {
-            input_name(column): np.asarray(x[column]).reshape(-1, 1)
+            input_name(column): _column(np.asarray(x[column]).reshape(-1, 1), column in data.categorical)
             for column in data.feature_names
         }
     if data.input_kind == "text":
-        return np.asarray(x, dtype=object).astype(str).reshape(-1, 1)
+        return _column(np.asarray(x, dtype=object).reshape(-1, 1), True)
     return np.asarray(x, dtype="float32")
+
+
+def _column(values: Any, is_string: bool) -> Any:
+    if not is_string:
+        return values.astype("float32")
+    import tensorflow as tf
+
+    return tf.constant(values.astype(str))

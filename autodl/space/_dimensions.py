@@ -35,6 +35,9 @@ class Dimension:
 
     when: tuple[tuple[str, tuple[Any, ...]], ...] = field(default=(), kw_only=True)
 
+    def check(self) -> None:
+        """Raise SpaceError if the dimension is malformed (the space adds its key)."""
+
     def is_active(self, values: Mapping[str, Any]) -> bool:
         return all(values.get(parent) in allowed for parent, allowed in self.when)
 
@@ -52,7 +55,7 @@ class Dimension:
 class Choice(Dimension):
     values: tuple[Any, ...] = ()
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
         if not self.values:
             raise SpaceError("choice() needs at least one value")
         for v in self.values:
@@ -82,7 +85,7 @@ class Integer(Dimension):
     log: bool = False
     step: int = 1
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
         _check_range(self.low, self.high, self.log, integer=True)
         if self.step < 1:
             raise SpaceError(f"integer() step must be >= 1; got {self.step}")
@@ -103,7 +106,7 @@ class Real(Dimension):
     log: bool = False
     step: float | None = None
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
         _check_range(self.low, self.high, self.log, integer=False)
         if self.step is not None and (self.step <= 0 or self.log):
             raise SpaceError(f"real() step must be > 0 and not combined with log; got {self.step}")

@@ -64,6 +64,11 @@ class SearchSpace:
         if key not in vocab.KEYS:
             valid = list(vocab.KEYS) + list(vocab.META_KEYS)
             raise SpaceError(f"dimension '{key}': unknown key{closest(key, valid)}")
+        if isinstance(value, Dimension):
+            try:
+                value.check()
+            except SpaceError as exc:
+                raise SpaceError(f"dimension '{key}': {exc}") from None
         values = value.values if isinstance(value, Choice) else (value,)
         if isinstance(value, (Integer, Real)):
             values = (value.low, value.high)
@@ -135,7 +140,7 @@ class SearchSpace:
                 if parent not in self.entries and parent not in vocab.KEYS:
                     raise SpaceError(
                         f"dimension '{key}': 'when' names unknown key '{parent}'"
-                        f"{closest(parent, self.entries)}"
+                        f"{closest(parent, [*self.entries, *vocab.KEYS])}"
                     )
                 for value in allowed:
                     self._check_value(parent, value)
