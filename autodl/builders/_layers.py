@@ -41,11 +41,12 @@ def output_head(tensor: Any, task: str, n_classes: int) -> Any:
     """The last layer: softmax for multiclass, sigmoid for binary, linear for regression."""
     import keras
 
+    # float32 even under a mixed_float16 policy: softmax and losses are unstable in float16.
     if task == "multiclass":
-        return keras.layers.Dense(n_classes, activation="softmax", name="output")(tensor)
+        return keras.layers.Dense(n_classes, activation="softmax", name="output", dtype="float32")(tensor)
     if task == "binary":
-        return keras.layers.Dense(1, activation="sigmoid", name="output")(tensor)
-    return keras.layers.Dense(1, name="output")(tensor)
+        return keras.layers.Dense(1, activation="sigmoid", name="output", dtype="float32")(tensor)
+    return keras.layers.Dense(1, name="output", dtype="float32")(tensor)
 
 
 def to_rank(tensor: Any, rank: int) -> Any:

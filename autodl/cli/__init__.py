@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from autodl.exceptions import AutodlError, closest
+from autodl.train._hypermodel_fit import SearchStopped  # light: no Keras at import
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -20,6 +21,9 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 COMMANDS: dict[str, tuple[str, str]] = {
     "search": ("autodl.cli.search", "search a space on data and export the best model"),
     "init": ("autodl.cli.init", "write editable copies of the built-in search spaces"),
+    "worker": ("autodl.cli.worker", "join an existing study (any machine) and run its trials"),
+    "export": ("autodl.cli.export", "export a study's best model (optionally retrained) with its model card"),
+    "predict": ("autodl.cli.predict", "predict with an exported model on new CSV, Parquet, NPZ or images"),
 }
 
 
@@ -28,10 +32,21 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         if message.startswith("unrecognized arguments:"):
-            flags = [s for a in self._actions for s in a.option_strings]
+            flags = _all_flags(self)
             bad = message.split(":", 1)[1].split()[0]
             message = f"unrecognized argument {bad}{closest(bad.split('=')[0], flags)}"
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _all_flags(parser: argparse.ArgumentParser) -> list[str]:
+    """Flags of a parser and its subcommands (unknown flags surface at the top level)."""
+    flags = []
+    for action in parser._actions:
+        flags += action.option_strings
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                flags += _all_flags(sub)
+    return flags
 
 
 def build_parser() -> ArgumentParser:
@@ -69,6 +84,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"autodl {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except SearchStopped as exc:  # e.g. KerasTuner's FatalError in the user's code
+        if debug:
+            raise
+        print(f"autodl {args.command}: stopped: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

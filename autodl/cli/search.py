@@ -28,11 +28,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     optuna_group.add_argument("--seed", type=int, help="seed for sampling, splits and weights")
     optuna_group.add_argument("--storage", help="Optuna storage URL or journal file (default: OUT/study.journal)")
     optuna_group.add_argument("--study-name", help="study name (default: SPACE-DATA); rerunning resumes it")
-    optuna_group.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    optuna_group.add_argument("--jobs", type=int,
+                              help="worker processes on this machine, all on one study "
+                              "(default: one per GPU, 1 without GPUs)")
+    gpu = parser.add_argument_group("GPUs")
+    gpu.add_argument("--gpus", help="GPU ids the workers use, e.g. 0,1,3 (default: all visible)")
+    gpu.add_argument("--trials-per-gpu", type=int, default=1, metavar="K",
+                     help="workers sharing each GPU (default 1)")
+    gpu.add_argument("--mixed-precision", action="store_true",
+                     help="compute in float16 where safe (mixed_float16); for GPUs")
+    gpu.add_argument("--jit", action="store_true", help="compile models with XLA (jit_compile=True)")
     output = parser.add_argument_group("output")
     output.add_argument("--out", help="output folder (default: reports/STUDY-NAME)")
+    output.add_argument("--overwrite", action="store_true",
+                        help="write into an --out folder that holds another study's outputs")
     output.add_argument("--top", type=int, default=10, help="rows of the final table (default 10)")
     output.add_argument("--dry-run", action="store_true", help="print the search space and the data, train nothing")
+    export = parser.add_argument_group("export")
+    export.add_argument("--test-size", type=float, help="hold out this fraction as a test split, "
+                        "scored once after the search (an npz's x_test/y_test is used as is)")
+    export.add_argument("--refit", action="store_true",
+                        help="retrain the best configuration on train + validation and export that")
+    export.add_argument("--ensemble", type=int, default=0, metavar="K",
+                        help="also export the average of the K best trials' models")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,11 +73,20 @@ def run(args: argparse.Namespace) -> int:
         objective=args.objective,
         val_size=args.val_size,
         max_failures=args.max_failures,
+        overwrite=args.overwrite,
+        test_size=args.test_size,
+        refit=args.refit,
+        ensemble=args.ensemble,
+        gpus=args.gpus,
+        trials_per_gpu=args.trials_per_gpu,
+        mixed_precision=args.mixed_precision,
+        jit=args.jit,
     ).validate()
     if args.dry_run:
         return _dry_run(settings)
     import optuna
 
+    from autodl.cli._signals import EXIT_INTERRUPTED, graceful_interrupts
     from autodl.report.terminal import SearchProgress, print_leaderboard
 
     optuna.logging.set_verbosity(optuna.logging.DEBUG if args.debug else optuna.logging.ERROR)
@@ -68,10 +95,21 @@ def run(args: argparse.Namespace) -> int:
     for note in context.data.notes:
         print(f"note: {note}")
     progress = SearchProgress(context)
-    with progress:
-        result = run_search(context, callbacks=[progress])
+    try:
+        with graceful_interrupts(), progress:
+            result = run_search(context, callbacks=[progress])
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted: {context.finished()} finished trials are saved in {context.storage_url}; "
+            f"outputs in {context.out}/\nresume with: {command}",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
     print_leaderboard(result.study, top=args.top)
     _print_outcome(result)
+    from autodl.cli.export import print_export
+
+    print_export(result.out, result.summary)
     return 0
 
 
@@ -85,19 +123,25 @@ def _print_outcome(result: object) -> None:
         if best is not None
         else f"{counts['complete']} complete, {counts['pruned']} pruned, {counts['failed']} failed; no complete trial"
     )
-    print(f"outputs in {result.out}/ (summary.json, leaderboard.csv, best_config.json, best_model.keras)")  # type: ignore[attr-defined]
+    out = result.out  # type: ignore[attr-defined]
+    print(f"outputs in {out}/ (summary.json, leaderboard.csv, best_config.json, best_model.keras, report.html)")
+    if (out / "report.html").is_file():
+        print(f"report: {(out / 'report.html').resolve().as_uri()}")
 
 
 def _dry_run(settings: object) -> int:
     from autodl.data import load_data
     from autodl.space import load_space
+    from autodl.space._hypermodel import adapt
 
-    loaded = load_space(settings.space)  # type: ignore[attr-defined]
+    loaded = adapt(load_space(settings.space))  # type: ignore[attr-defined]
     print(f"space {loaded.path}")
     space = loaded.space
     for row in space.describe():
         when = f"   when {row['when']}" if row["when"] else ""
         print(f"  {row['key']:<18} {row['values']}{when}")
+    for note in getattr(space, "notes", ()):  # KerasTuner spaces: how trials will train
+        print(f"  note: {note}")
     source = settings.data or space.default_data  # type: ignore[attr-defined]
     if source:
         data = load_data(source, target=settings.target, task=settings.task)  # type: ignore[attr-defined]

@@ -27,9 +27,10 @@ def save_keras_model(model: Any, path: Path) -> None:
 class BestModelWriter:
     """Writes the model of a trial when it beats the one on disk."""
 
-    def __init__(self, out: Path, direction: str) -> None:
+    def __init__(self, out: Path, direction: str, study_name: str | None = None) -> None:
         self.out = Path(out)
         self.maximize = direction == "maximize"
+        self.study_name = study_name
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -43,8 +44,11 @@ class BestModelWriter:
 
     def current_value(self) -> float | None:
         try:
-            return float(json.loads((self.out / BEST_CONFIG).read_text())["value"])
-        except (OSError, ValueError, KeyError, TypeError):
+            record = json.loads((self.out / BEST_CONFIG).read_text())
+            if self.study_name and record.get("study_name") != self.study_name:
+                return None  # another study's leftovers (--overwrite): ours replace them
+            return float(record["value"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
 
     def offer(self, value: float, model: Any, record: dict[str, Any]) -> bool:

@@ -18,7 +18,7 @@ import dataclasses
 import decimal
 import logging
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
@@ -36,6 +36,7 @@ __all__ = [
     "HyperParameterSpec",
     "OptunaHyperParameters",
     "UnknownHyperParameterError",
+    "explore_space",
     "find_build_target",
     "list_space",
 ]
@@ -150,12 +151,16 @@ class _Entry:
 class OptunaHyperParameters:
     """KerasTuner's `HyperParameters` for a build function, sampled by an Optuna trial.
 
-    With `trial=None` nothing is sampled: every hyperparameter returns its default and every
-    condition counts as met, so one call of the build function lists the whole space.
+    With `trial=None` nothing is sampled: every hyperparameter returns its default (or its
+    value in `overrides`, by name, if the value is one it can take) and every condition
+    counts as met, so a call of the build function lists the space its values reach.
     """
 
-    def __init__(self, trial: optuna.trial.BaseTrial | None) -> None:
+    def __init__(
+        self, trial: optuna.trial.BaseTrial | None, *, overrides: Mapping[str, Any] | None = None
+    ) -> None:
         self.trial = trial
+        self.overrides = dict(overrides or {})
         self.fixed_values: dict[str, Any] = {}
         self._values: dict[str, Any] = {}
         self._entries: dict[tuple[str, Condition], _Entry] = {}
@@ -404,7 +409,7 @@ class OptunaHyperParameters:
         value: Any = None
         if active:
             if self.trial is None or spec.distribution is None:
-                value = spec.default
+                value = self._unsampled_value(spec)
             else:
                 assert spec.optuna_name is not None
                 value = spec.from_optuna(self._suggest(spec.optuna_name, spec.distribution))
@@ -416,6 +421,17 @@ class OptunaHyperParameters:
         self._entries[key] = entry
         self._by_name.setdefault(spec.name, []).append(entry)
         return value
+
+    def _unsampled_value(self, spec: HyperParameterSpec) -> Any:
+        if spec.name not in self.overrides or spec.distribution is None:
+            return spec.default
+        value = self.overrides[spec.name]
+        try:
+            internal = spec.distribution.to_internal_repr(spec.to_optuna(value))
+            allowed = spec.distribution._contains(internal)
+        except (TypeError, ValueError):
+            allowed = False
+        return value if allowed else spec.default
 
     def _suggest(self, name: str, distribution: BaseDistribution) -> Any:
         trial = self.trial
@@ -490,6 +506,62 @@ def list_space(build_fn: Callable[[Any], object]) -> list[HyperParameterSpec]:
     hp = OptunaHyperParameters(None)
     build_fn(hp)
     return hp.space
+
+
+def explore_space(
+    build_fn: Callable[[Any], object], *, max_builds: int = 64
+) -> list[HyperParameterSpec]:
+    """Every hyperparameter `build_fn` can define, found by building it with other values.
+
+    The first build uses the defaults, as `list_space`. Then each Choice and Boolean value,
+    and each Int's largest value, is tried once on top of the values that first revealed
+    it, so hyperparameters behind `if hp.Choice(...) == ...` or inside
+    `range(hp.Int(...))` are listed too (KerasTuner only re-builds to enter conditional
+    scopes). A failing default build raises; other failing builds are skipped, keeping what
+    they defined before failing.
+    """
+    found: dict[tuple[Any, ...], HyperParameterSpec] = {}
+    tried: set[tuple[str, Any]] = set()
+    queue: list[dict[str, Any]] = [{}]
+    builds = 0
+    while queue and builds < max_builds:
+        overrides = queue.pop(0)
+        hp = OptunaHyperParameters(None, overrides=overrides)
+        builds += 1
+        try:
+            build_fn(hp)
+        except Exception:
+            if not overrides:
+                raise
+            _logger.debug("build with %s failed while listing the space", overrides, exc_info=True)
+        for spec in hp.space:
+            found.setdefault((spec.name, spec.condition, spec.distribution, spec.kind), spec)
+            tried.add((spec.name, _hashable(overrides.get(spec.name, spec.default))))
+        for spec in hp.space:
+            for value in _alternatives(spec):
+                if (spec.name, _hashable(value)) not in tried:
+                    tried.add((spec.name, _hashable(value)))
+                    queue.append({**overrides, spec.name: value})
+    if queue:
+        _logger.info("listing the space stopped after %d builds", max_builds)
+    return list(found.values())
+
+
+def _alternatives(spec: HyperParameterSpec) -> tuple[Any, ...]:
+    """Values worth one extra build when listing: they may reveal more hyperparameters."""
+    if spec.kind in ("choice", "boolean"):
+        return tuple(spec.values or ())
+    if spec.kind == "int":
+        if spec.values:
+            return (spec.values[-1],)
+        dist = spec.distribution
+        return (dist.high if isinstance(dist, IntDistribution) else spec.max_value,)
+    return ()
+
+
+def _hashable(value: Any) -> Any:
+    # Keep True and 1 apart (they hash alike) in the set of values already tried.
+    return (type(value).__name__, value)
 
 
 def find_build_target(module: ModuleType) -> Any | None:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from typing import Any
 
 from autodl.train import TrialFailure
+from autodl.train._hypermodel_fit import SearchStopped
 
 _logger = logging.getLogger(__name__)
 
@@ -16,17 +19,20 @@ class TrialRunner:
     failure_type = TrialFailure
 
     def __init__(self, context: Any) -> None:
-        from autodl.export import BestModelWriter
+        from autodl.export import BestModelWriter, TopKModels
         from autodl.train import PreparedData
 
         self.context = context
         self.prepared = PreparedData.from_dataset(context.data)
-        self.writer = BestModelWriter(context.out, context.objective.direction)
+        self.writer = BestModelWriter(context.out, context.objective.direction, context.study.study_name)
+        k = int(getattr(context.settings, "ensemble", 0) or 0)
+        # --ensemble K: the K best trials' models stay on disk for the ensemble.
+        self.top_models = TopKModels(context.out, k, context.objective.direction) if k >= 2 else None
 
     def __call__(self, trial: Any) -> float:
         import optuna
 
-        from autodl.train import release_memory, train_config
+        from autodl.train import release_memory
 
         context = self.context
         space = context.space
@@ -34,23 +40,26 @@ class TrialRunner:
             import keras
 
             keras.utils.set_random_seed(context.settings.seed + trial.number)
+        trial.set_user_attr("worker", worker_id())
         config = space.sample(trial)
         trial.set_user_attr("config", config)
         try:
-            trained = train_config(
-                config,
-                self.prepared,
-                context.objective,
-                trial=trial,
-                custom_objects=space.custom_objects,
-            )
+            trained = self._train(config, trial)
         except TrialFailure as exc:
             self._fail(trial, str(exc))
         except optuna.TrialPruned:
             raise
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: Optuna marks the trial FAIL and re-raises
+            trial.set_user_attr("fail_reason", "interrupted")
+            raise
+        except SearchStopped as exc:  # e.g. KerasTuner's FatalError: the whole search stops
+            trial.set_user_attr("fail_reason", str(exc))
+            raise
         except Exception as exc:  # a failing trial never kills the search
             self._fail(trial, failure_reason(exc), exc)
         try:
+            if trained.config is not None:  # a KerasTuner space samples while it builds
+                config = trained.config
             trial.set_user_attr("epochs", trained.epochs_run)
             trial.set_user_attr("best_epoch", trained.best_epoch)
             trial.set_user_attr("seconds", round(trained.seconds, 3))
@@ -59,10 +68,25 @@ class TrialRunner:
             if trained.pruned:
                 raise optuna.TrialPruned(f"pruned at epoch {trained.epochs_run}")
             self.writer.offer(trained.value, trained.export_model, self._record(trial, config, trained))
+            if self.top_models is not None:
+                self.top_models.offer(trial.number, trained.value, trained.export_model)
             return trained.value
         finally:
             del trained
             release_memory()
+
+    def _train(self, config: dict[str, Any], trial: Any) -> Any:
+        from autodl.train import train_config
+
+        context = self.context
+        if getattr(context.space, "builds_own_model", False):
+            # A KerasTuner build function or HyperModel builds, compiles and fits itself.
+            from autodl.train._hypermodel_fit import train_hypermodel
+
+            return train_hypermodel(context.space, self.prepared, context.objective, trial=trial)
+        return train_config(
+            config, self.prepared, context.objective, trial=trial, custom_objects=context.space.custom_objects
+        )
 
     def _record(self, trial: Any, config: dict[str, Any], trained: Any) -> dict[str, Any]:
         """best_config.json: all that rebuilds and retrains the model, and where it came from."""
@@ -80,7 +104,9 @@ class TrialRunner:
             "n_params": trained.n_params,
             "space": str(context.loaded_space.path),
             "data": data.to_dict(),
-            "target_scale": list(self.prepared.target_scale) if self.prepared.target_scale else None,
+            "target_scale": list(self.prepared.target_scale)
+            if self.prepared.target_scale and trained.config is None  # KerasTuner models: user units
+            else None,
         }
 
     @staticmethod
@@ -91,6 +117,44 @@ class TrialRunner:
         _logger.info("trial %d failed: %s", trial.number, reason)
         release_memory()
         raise TrialFailure(reason) from cause
+
+
+def worker_id() -> str:
+    """host:pid of this process, so a later run can tell a dead worker's trials."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def fail_orphaned_trials(study: Any) -> list[int]:
+    """Mark FAIL the RUNNING trials whose process on this machine has died (kill -9, power).
+
+    Only trials that name a local worker are touched: trials of live workers and of other
+    machines are left to their owners (RDB storages also fail them by heartbeat).
+    """
+    import optuna
+
+    host = socket.gethostname()
+    orphaned = []
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        worker_host, _, pid = str(trial.user_attrs.get("worker", "")).rpartition(":")
+        if worker_host != host or not pid.isdigit() or _alive(int(pid)):
+            continue
+        storage = study._storage
+        storage.set_trial_user_attr(
+            trial._trial_id, "fail_reason", f"abandoned: its process (pid {pid}) ended mid-trial"
+        )
+        storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
+        orphaned.append(trial.number)
+    return orphaned
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def failure_reason(exc: BaseException) -> str:

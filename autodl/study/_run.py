@@ -102,18 +102,29 @@ def prepare_search(settings: SearchSettings, *, command: str = "") -> SearchCont
 
     from autodl.data import load_data
     from autodl.space import load_space
+    from autodl.space._hypermodel import adapt
 
     settings = settings.validate()
-    loaded = load_space(settings.space)
+    loaded = adapt(load_space(settings.space))  # a KerasTuner build target gets its adapter
     source = settings.data or getattr(loaded.space, "default_data", None)
     if not source:
         raise ConfigError(f"{loaded.path}: the space names no default_data; pass --data")
     data = load_data(
-        source, target=settings.target, task=settings.task, val_size=settings.val_size, seed=settings.seed or 0
+        source,
+        target=settings.target,
+        task=settings.task,
+        val_size=settings.val_size,
+        test_size=settings.test_size,
+        seed=settings.seed or 0,
     )
-    objective = Objective.parse(settings.objective, data.task)
+    if getattr(loaded.space, "builds_own_model", False):
+        # The user's compile() decides which metrics exist: build once with the defaults.
+        objective = loaded.space.infer_objective(settings.objective, data.task)
+    else:
+        objective = Objective.parse(settings.objective, data.task)
     study_name = settings.study_name or f"{loaded.name}-{data.name}"
     out = Path(settings.out or Path("reports") / study_name)
+    _check_out_folder(out, study_name, overwrite=settings.overwrite)
     storage_url = settings.storage or str(out / STUDY_FILE)
     storage = make_storage(storage_url)
     max_epochs = _max_epochs(loaded.space)
@@ -138,6 +149,11 @@ def prepare_search(settings: SearchSettings, *, command: str = "") -> SearchCont
         storage_url=mask_url(storage_url),
         command=command,
     )
+    from autodl.study._objective_fn import fail_orphaned_trials
+
+    orphaned = fail_orphaned_trials(study)
+    if orphaned:
+        _logger.warning("marked trials %s FAIL: their process ended mid-trial", orphaned)
     context.resumed_trials = len(study.get_trials(deepcopy=False))
     textbook = getattr(loaded.space, "textbook", None)
     if textbook and not context.resumed_trials:
@@ -145,7 +161,25 @@ def prepare_search(settings: SearchSettings, *, command: str = "") -> SearchCont
     return context
 
 
+def _check_out_folder(out: Path, study_name: str, *, overwrite: bool) -> None:
+    """Never write over another study's outputs unless asked to."""
+    import json
+
+    try:
+        other = json.loads((out / "summary.json").read_text()).get("study_name")
+    except (OSError, ValueError, AttributeError):
+        return
+    if other and other != study_name and not overwrite:
+        raise ConfigError(
+            f"--out {out}: holds the outputs of study '{other}', not '{study_name}'; "
+            "choose another --out, pass --study-name "
+            f"{other} to resume it, or --overwrite to replace its files"
+        )
+
+
 def _max_epochs(space: Any) -> int:
+    if hasattr(space, "max_epochs"):  # a space that builds its own model (KerasTuner)
+        return int(space.max_epochs)
     entry = getattr(space, "entries", {}).get("epochs")
     if entry is None:
         return 20
@@ -168,6 +202,8 @@ def _check_or_record(study: Any, settings: SearchSettings, loaded: Any, data: An
     study.set_user_attr("data", data.source)
     study.set_user_attr("data_description", data.describe())
     study.set_user_attr("space", str(loaded.path.resolve()))
+    # Workers on other machines may lack the file at that path: they run this copy of it.
+    study.set_user_attr("space_source", loaded.path.read_text(encoding="utf-8"))
     study.set_user_attr("settings", {k: v for k, v in settings.to_dict().items() if k != "storage"})
     study.set_metric_names([objective.metric])
 
@@ -181,7 +217,21 @@ def run_search(context: SearchContext, *, callbacks: Sequence[TrialCallback] = (
     from autodl.train._device import configure_devices
 
     settings = context.settings
+    from autodl.study._workers import AcceleratorOptions, run_local_workers, uses_local_workers
+
+    from autodl.report.html import ReportRefresher, write_search_report
+
+    if uses_local_workers(settings):  # --jobs N or --gpus: worker processes, one study
+        # The watching process refreshes report.html without loading Keras; the final one
+        # adds the best model's section.
+        try:
+            return run_local_workers(
+                context, callbacks=[*callbacks, ReportRefresher.for_search(context, best_model=False)]
+            )
+        finally:
+            write_search_report(context)
     configure_devices()
+    accelerator = AcceleratorOptions(settings)  # --mixed-precision, --jit
     runner = TrialRunner(context)
     guard = FailureGuard(settings.max_failures)
     start = time.perf_counter()
@@ -199,17 +249,24 @@ def run_search(context: SearchContext, *, callbacks: Sequence[TrialCallback] = (
                     ),
                     guard,
                     *callbacks,
+                    ReportRefresher.for_search(context),  # report.html readable mid-search
                 ],
                 gc_after_trial=False,
             )
     finally:
+        accelerator.restore()
         summary = write_outputs(
             context.study, context.out, storage=context.storage_url, wall_seconds=time.perf_counter() - start
         )
+        write_search_report(context, wall_seconds=summary.get("wall_seconds"))  # never raises
     if guard.tripped:
         raise SearchAborted(
             f"stopped after {settings.max_failures} consecutive failed trials; last reason: {guard.tripped}"
         )
+    from autodl.export import finalize_export
+
+    # Refit, SavedModel, model card, the one test score and the ensemble: after all choices.
+    summary.update(finalize_export(context))
     return SearchResult(context.study, context.out, summary, data=context.data)
 
 

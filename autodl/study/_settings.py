@@ -23,12 +23,20 @@ class SearchSettings:
     out: str | None = None
     storage: str | None = None
     study_name: str | None = None
-    jobs: int = 1
+    jobs: int | None = None  # worker processes; None: one per GPU slot, 1 without GPUs
     sampler: str = "tpe"
     pruner: str = "hyperband"
     objective: str | None = None
     val_size: float = 0.2
     max_failures: int = 5
+    overwrite: bool = False  # allow an --out folder that holds another study's outputs
+    test_size: float | None = None  # hold out a test split, scored once after the search
+    refit: bool = False  # retrain the best configuration on train + validation to export
+    ensemble: int = 0  # keep the K best trials' models and export their average (K >= 2)
+    gpus: str | None = None  # "0,1,3": the GPUs workers use (default: all visible)
+    trials_per_gpu: int = 1  # workers sharing one GPU
+    mixed_precision: bool = False  # mixed_float16 compute, float32 outputs
+    jit: bool = False  # compile models with XLA (jit_compile=True)
 
     def validate(self) -> SearchSettings:
         from autodl.study._samplers import check_pruner_name, check_sampler_name
@@ -37,12 +45,22 @@ class SearchSettings:
             raise ConfigError(f"--trials must be at least 1; got {self.trials}")
         if self.timeout is not None and self.timeout <= 0:
             raise ConfigError(f"--timeout must be a positive number of seconds; got {self.timeout}")
-        if self.jobs < 1:
+        if self.jobs is not None and self.jobs < 1:
             raise ConfigError(f"--jobs must be at least 1; got {self.jobs}")
+        if self.trials_per_gpu < 1:
+            raise ConfigError(f"--trials-per-gpu must be at least 1; got {self.trials_per_gpu}")
+        if self.gpus is not None:
+            from autodl.study._workers import parse_gpus
+
+            parse_gpus(self.gpus)
         if not 0.0 < self.val_size < 1.0:
             raise ConfigError(f"--val-size must be between 0 and 1; got {self.val_size}")
         if self.max_failures < 1:
             raise ConfigError(f"--max-failures must be at least 1; got {self.max_failures}")
+        if self.test_size is not None and not 0.0 < self.test_size < 1.0:
+            raise ConfigError(f"--test-size must be between 0 and 1; got {self.test_size}")
+        if self.ensemble == 1 or self.ensemble < 0:
+            raise ConfigError(f"--ensemble averages at least 2 models; got {self.ensemble}")
         check_sampler_name(self.sampler)
         check_pruner_name(self.pruner)
         return self

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+import os
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,8 +25,84 @@ def is_journal_path(url: str) -> bool:
     return "://" not in url
 
 
-def make_storage(url: str, *, heartbeat_interval: int | None = 60) -> Any:
-    """An Optuna storage for a URL (sqlite/postgresql/mysql) or a journal-file path."""
+# Drivers by preference for a URL that names none. SQLAlchemy's own default changed in 2.1
+# (psycopg 3 for postgresql://), so a bare URL failed with only psycopg2 installed.
+_DRIVERS = {"postgresql": ("psycopg2", "psycopg"), "mysql": ("mysqldb", "pymysql"), "mariadb": ("mysqldb", "pymysql")}
+_DRIVER_MODULES = {"psycopg2": "psycopg2", "psycopg": "psycopg", "pymysql": "pymysql", "mysqldb": "MySQLdb"}
+
+
+def database_url(url: str) -> str:
+    """`url` with an installed driver named: postgresql:// -> postgresql+psycopg2://."""
+    import importlib.util
+
+    scheme, sep, rest = url.partition("://")
+    if scheme == "postgres":  # Heroku-style; SQLAlchemy only knows postgresql
+        scheme = "postgresql"
+    for driver in _DRIVERS.get(scheme, ()):
+        if importlib.util.find_spec(_DRIVER_MODULES[driver]) is not None:
+            return f"{scheme}+{driver}{sep}{rest}"
+    return f"{scheme}{sep}{rest}"
+
+
+HEARTBEAT_ENV = "AUTODL_HEARTBEAT_SECONDS"
+DEFAULT_HEARTBEAT_SECONDS = 60
+MAX_RETRIES = 2  # a trial whose worker died runs at most this many more times
+
+
+def heartbeat_seconds() -> int:
+    """Seconds between a running trial's heartbeats on a database storage.
+
+    A trial whose worker stops beating for twice this long is marked FAIL and retried.
+    `AUTODL_HEARTBEAT_SECONDS` shortens it (tests, preemptible machines); default 60.
+    """
+    text = os.environ.get(HEARTBEAT_ENV, "").strip()
+    if not text:
+        return DEFAULT_HEARTBEAT_SECONDS
+    try:
+        seconds = int(text)
+    except ValueError:
+        seconds = 0
+    if seconds < 1:
+        raise StorageError(f"{HEARTBEAT_ENV}={text!r}: must be a whole number of seconds, at least 1")
+    return seconds
+
+
+class RetryStaleTrial:
+    """Requeue a trial whose worker died (heartbeat lost), at most `max_retry` times.
+
+    Optuna's retry callback records the original trial in the system attrs; the retry
+    also gets the user attr `retry_of` (the trial it repeats), which reports can show.
+    """
+
+    def __init__(self, max_retry: int = MAX_RETRIES) -> None:
+        import optuna
+
+        # Optuna 4.9 renamed RetryFailedTrialCallback; accept both so optuna>=4.0 works.
+        retry_class = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None)
+        if retry_class is None:
+            retry_class = optuna.storages.RetryFailedTrialCallback
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            self._retry = retry_class(max_retry=max_retry, inherit_intermediate_values=False)
+
+    def __call__(self, study: Any, trial: Any) -> None:
+        import optuna
+
+        marked = copy.copy(trial)
+        # What the dead run measured (epochs, history, its worker) must not leak into the retry.
+        kept = {k: v for k, v in trial.user_attrs.items() if k in ("textbook",)}
+        marked.user_attrs = {**kept, "retry_of": trial.number}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            self._retry(study, marked)
+
+
+def make_storage(url: str, *, heartbeat_interval: int | None | str = "auto") -> Any:
+    """An Optuna storage for a URL (sqlite/postgresql/mysql) or a journal-file path.
+
+    On PostgreSQL/MySQL, running trials send heartbeats (`heartbeat_interval` seconds;
+    "auto": `heartbeat_seconds()`, None: off) and a trial whose worker died is retried.
+    """
     import optuna
     from optuna.storages.journal import JournalFileBackend, JournalStorage
 
@@ -49,16 +128,31 @@ def make_storage(url: str, *, heartbeat_interval: int | None = 60) -> Any:
     if scheme != "sqlite":
         engine_kwargs["pool_pre_ping"] = True
         engine_kwargs["connect_args"] = {"connect_timeout": 10}
+    if heartbeat_interval == "auto":
+        heartbeat_interval = heartbeat_seconds()
+    # SQLite serialises writers already and a heartbeat thread would only add lock waits.
+    beat = int(heartbeat_interval) if heartbeat_interval and scheme != "sqlite" else None
+    # Optuna 4.9 renamed failed_trial_callback to heartbeat_stale_trial_callback.
+    stale_arg = (
+        "heartbeat_stale_trial_callback"
+        if hasattr(optuna.storages, "RetryHeartbeatStaleTrialCallback")
+        else "failed_trial_callback"
+    )
+    retry = {stale_arg: RetryStaleTrial()} if beat else {}
     try:
-        return optuna.storages.RDBStorage(
-            url,
-            engine_kwargs=engine_kwargs,
-            heartbeat_interval=heartbeat_interval if scheme != "sqlite" else None,
-            grace_period=heartbeat_interval * 2 if heartbeat_interval and scheme != "sqlite" else None,
-        )
-    except ModuleNotFoundError as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(
+                database_url(url),
+                engine_kwargs=engine_kwargs,
+                heartbeat_interval=beat,
+                grace_period=beat * 2 if beat else None,
+                **retry,
+            )
+    except (ModuleNotFoundError, ImportError) as exc:  # Optuna re-raises the driver's as ImportError
+        missing = getattr(exc, "name", None) or getattr(exc.__cause__, "name", None) or "for this URL"
         raise StorageError(
-            f"--storage {mask_url(url)}: the database driver '{exc.name}' is not installed "
+            f"--storage {mask_url(url)}: the database driver '{missing}' is not installed "
             "(pip install 'autodl[storage]')"
         ) from None
     except Exception as exc:  # SQLAlchemy raises many types: name the host, never the password

@@ -62,9 +62,22 @@ def make_optimizer(config: dict[str, Any]) -> Any:
     return classes[name](lr, **ema)
 
 
+# XLA compilation for every model this process compiles: `--jit` turns it on once per
+# worker (a process-wide setting, like Keras' dtype policy); "auto" is Keras' default.
+_JIT_COMPILE: bool | str = "auto"
+
+
+def set_jit_compile(enabled: bool | str) -> bool | str:
+    """Set `jit_compile` for later `compile_model` calls; returns the previous setting."""
+    global _JIT_COMPILE
+    previous, _JIT_COMPILE = _JIT_COMPILE, enabled
+    return previous
+
+
 def compile_model(model: Any, config: dict[str, Any], task: str, custom: dict[str, Callable[..., Any]]) -> None:
     model.compile(
         optimizer=make_optimizer(config),
         loss=make_loss(config, task, custom),
         metrics=make_metrics(task),
+        jit_compile=_JIT_COMPILE,
     )

@@ -73,6 +73,8 @@ class TrainedModel:
     curve: list[float] = field(default_factory=list)
     history: dict[str, list[float]] = field(default_factory=dict)
     pruned: bool = False
+    # The values trained, when the space samples while it builds (KerasTuner's hp.values).
+    config: dict[str, Any] | None = None
 
 
 def train_config(
@@ -144,6 +146,53 @@ def train_config(
         history=reporter.history,
         pruned=reporter.pruned,
     )
+
+
+def refit_config(
+    config: dict[str, Any],
+    prepared: PreparedData,
+    epochs: int,
+    *,
+    custom_objects: dict[str, Callable[..., Any]] | None = None,
+) -> Any:
+    """Build `config` afresh and fit it on all of `prepared`'s training rows for `epochs`.
+
+    No validation, pruning or early stopping: the epoch count comes from the trial being
+    reproduced. The learning-rate schedule keeps `config["epochs"]` as its horizon so that
+    each epoch gets the rate it had in that trial. Returns the `BuiltModel`.
+    """
+    import keras
+
+    from autodl.builders import build_model
+    from autodl.train._callbacks import EpochLearningRate, TrialFailure
+
+    data = prepared.data
+    built = build_model(config, data, target_scale=prepared.target_scale)
+    compile_model(built.model, config, data.task, custom_objects or {})
+    x_train, y_train = _drop_outlier_rows(config, prepared.x_train, prepared.y_train)
+    callbacks: list[Any] = [EpochLearningRate(config)]
+    if config.get("schedule") == "plateau":
+        # Without a validation split the plateau can only be seen on the training loss.
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor="loss",
+                mode="min",
+                factor=float(config["decay_rate"]),
+                patience=max(1, int(config.get("patience", 4)) // 2),
+            )
+        )
+    history = built.model.fit(
+        x_train,
+        y_train,
+        epochs=int(epochs),
+        batch_size=int(config["batch_size"]),
+        callbacks=callbacks,
+        verbose=0,
+    )
+    losses = history.history.get("loss") or [math.nan]
+    if not math.isfinite(float(losses[-1])):
+        raise TrialFailure(f"loss became {losses[-1]} while retraining")
+    return built
 
 
 def _drop_outlier_rows(config: dict[str, Any], x: Any, y: np.ndarray) -> tuple[Any, np.ndarray]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from autodl.exceptions import ConfigError, closest
 
-MAXIMISED = ("accuracy", "auc", "precision", "recall")
+MAXIMISED = ("accuracy", "acc", "auc", "precision", "recall")
 
 
 @dataclass(frozen=True)
@@ -17,8 +18,10 @@ class Objective:
     direction: str  # "maximize" | "minimize"
 
     @classmethod
-    def parse(cls, text: str | None, task: str) -> Objective:
+    def parse(cls, text: str | None, task: str, *, metrics: Sequence[str] | None = None) -> Objective:
         """`NAME[:min|max]`; None picks accuracy for classification and MSE for regression.
+
+        `metrics`: the names a model logs, when the space compiles its own model (KerasTuner).
 
         Regression selects on `val_mse`, not `val_loss`: Keras adds the L1/L2 penalties to
         the loss, so selecting on it would favour small penalties, not good models.
@@ -26,14 +29,14 @@ class Objective:
         if not text:
             return cls("val_accuracy", "maximize") if task != "regression" else cls("val_mse", "minimize")
         name, _, direction = text.partition(":")
-        valid = available_metrics(task)
+        valid = list(metrics) if metrics is not None else available_metrics(task)
         if name not in valid:
             raise ConfigError(
                 f"--objective: '{name}' is not a metric of a {task} search; "
                 f"choose from {', '.join(valid)}{closest(name, valid)}"
             )
         if direction in ("", None):
-            direction = "max" if any(name.endswith(m) for m in MAXIMISED) else "min"
+            direction = "max" if any(name.lower().endswith(m) for m in MAXIMISED) else "min"
         if direction not in ("min", "max", "minimize", "maximize"):
             raise ConfigError(f"--objective: direction must be 'min' or 'max'; got '{direction}'")
         return cls(name, "maximize" if direction.startswith("max") else "minimize")

@@ -1,0 +1,126 @@
+"""`autodl worker`: join an existing study from any machine and run its trials.
+
+The study records its space (path and source), data source and settings, so a worker
+needs only the storage and the study name. It stops when the study holds its total of
+finished trials (shared by all workers), at --timeout, or on Ctrl-C/SIGTERM (exit 130,
+after marking its running trial FAIL "interrupted").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--storage", help="the study's storage URL, e.g. postgresql://USER@HOST/DB "
+                        "(default: $AUTODL_STORAGE, which keeps a password out of the process list)")
+    parser.add_argument("--study-name", required=True, help="the study to join")
+    parser.add_argument("--data", help="the data on this machine, when its path differs from the "
+                        "one the study records")
+    parser.add_argument("--timeout", type=float, help="start no trial after this many seconds")
+    parser.add_argument("--out", help="folder for the best model found here (default: reports/STUDY-NAME)")
+    local = parser.add_argument_group("several workers on this machine")
+    local.add_argument("--jobs", type=int, help="worker processes (default: one per GPU, 1 without GPUs)")
+    local.add_argument("--gpus", help="GPU ids the workers use, e.g. 0,1,3 (default: all visible)")
+    local.add_argument("--trials-per-gpu", type=int, default=1, metavar="K", help="workers sharing each GPU")
+    # Plumbing between `autodl search --jobs N` and its workers; not for users.
+    parser.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--quiet", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--no-outputs", action="store_true", help=argparse.SUPPRESS)
+
+
+def run(args: argparse.Namespace) -> int:
+    from autodl.cli import EXIT_INTERRUPTED
+    from autodl.exceptions import ConfigError, SearchAborted
+    from autodl.study import _workers as workers
+
+    stop = workers.GracefulStop().install()
+    workers.die_with_parent()
+    storage = args.storage or os.environ.get(workers.STORAGE_ENV)
+    if not storage:
+        raise ConfigError(f"--storage: give the study's storage URL (or set ${workers.STORAGE_ENV})")
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.DEBUG if args.debug else optuna.logging.ERROR)
+    local = os.environ.get(workers.SETTINGS_ENV)
+    context = workers.join_study(
+        storage,
+        args.study_name,
+        data=args.data,
+        out=args.out,
+        timeout=_timeout(args.timeout),
+        settings=json.loads(local) if local else None,
+    )
+    settings = context.settings
+    if args.jobs is not None or args.gpus is not None or args.trials_per_gpu != 1:
+        import dataclasses
+
+        context.settings = dataclasses.replace(
+            settings, jobs=args.jobs, gpus=args.gpus, trials_per_gpu=args.trials_per_gpu
+        ).validate()
+        if workers.uses_local_workers(context.settings):
+            return _run_local_workers(context, stop, quiet=args.quiet)
+    callbacks = []
+    progress = None
+    if not args.quiet:
+        from autodl.report.terminal import SearchProgress
+
+        progress = SearchProgress(context, live=False)
+        progress.__enter__()
+        print(f"worker {workers.worker_name()} joined study {context.study.study_name}", flush=True)
+        callbacks.append(progress)
+    threads = os.environ.get(workers.THREADS_ENV)
+    outcome = workers.run_worker(
+        context,
+        storage_url=storage,
+        callbacks=callbacks,
+        stop=stop,
+        worker_index=args.worker_index,
+        threads=int(threads) if threads else None,
+        write_files=not args.no_outputs,
+    )
+    if progress is not None:
+        progress.__exit__(None, None, None)
+    if outcome.interrupted:
+        if not args.quiet:
+            print(f"interrupted after {outcome.trials_run} trials of this worker")
+        return EXIT_INTERRUPTED
+    if outcome.aborted:
+        raise SearchAborted(
+            f"stopped after {settings.max_failures} consecutive failed trials; last reason: {outcome.aborted}"
+        )
+    if not args.quiet:
+        why = "the study reached its total" if outcome.reached_total else "timeout"
+        print(f"worker {workers.worker_name()} ran {outcome.trials_run} trials; stopped: {why}")
+    return 0
+
+
+def _timeout(flag: float | None) -> float | None:
+    """--timeout, or what is left of a parent's deadline (its workers start seconds later)."""
+    from autodl.study._workers import DEADLINE_ENV
+
+    deadline = os.environ.get(DEADLINE_ENV)
+    left = max(0.001, float(deadline) - time.time()) if deadline else None
+    if flag is None:
+        return left
+    return min(flag, left) if left is not None else flag
+
+
+def _run_local_workers(context: object, stop: object, *, quiet: bool) -> int:
+    from autodl.cli import EXIT_INTERRUPTED
+    from autodl.study._workers import run_local_workers
+
+    stop.uninstall()  # type: ignore[attr-defined]  # the parent's own SIGINT/SIGTERM handling
+    callbacks = []
+    if not quiet:
+        from autodl.report.terminal import SearchProgress
+
+        callbacks.append(SearchProgress(context, live=False))
+    try:
+        run_local_workers(context, callbacks=callbacks, finalize=False)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    return 0

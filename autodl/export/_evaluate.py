@@ -1,0 +1,98 @@
+"""Scores of an exported model (raw input in, user units out) on a split of the data."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+PREDICT_BATCH = 256
+
+
+def raw_model_input(data: Any, x: Any) -> Any:
+    """A split of `data` in the form the exported model's inputs take."""
+    from autodl.builders import model_input
+
+    return model_input(data, x)
+
+
+def predict_outputs(model: Any, x: Any) -> np.ndarray:
+    """The model's outputs as a 2-D float array (probabilities or values in user units)."""
+    outputs = np.asarray(model.predict(x, batch_size=PREDICT_BATCH, verbose=0), dtype="float64")
+    return outputs.reshape(len(outputs), -1)
+
+
+def class_probabilities(outputs: np.ndarray, task: str) -> np.ndarray:
+    """One column per class: a sigmoid output becomes (1 - p, p)."""
+    if task == "binary":
+        p = np.clip(outputs[:, 0], 0.0, 1.0)
+        return np.stack([1.0 - p, p], axis=1)
+    return outputs
+
+
+def task_metrics(task: str, y: Any, outputs: np.ndarray) -> dict[str, float]:
+    """accuracy and AUC for classification; MSE, MAE and RMSE (user units) for regression."""
+    y = np.asarray(y)
+    if task == "regression":
+        error = outputs[:, 0] - y.astype("float64")
+        mse = float(np.mean(error**2))
+        return {"mse": mse, "mae": float(np.mean(np.abs(error))), "rmse": math.sqrt(mse)}
+    probabilities = class_probabilities(outputs, task)
+    labels = y.astype("int64")
+    metrics = {"accuracy": float(np.mean(np.argmax(probabilities, axis=1) == labels))}
+    auc = _auc(task, labels, probabilities)
+    if auc is not None:
+        metrics["auc"] = auc
+    return metrics
+
+
+def _auc(task: str, labels: np.ndarray, probabilities: np.ndarray) -> float | None:
+    from sklearn.metrics import roc_auc_score
+
+    present = np.unique(labels)
+    if len(present) < 2:  # AUC is undefined with one class in the split
+        return None
+    if task == "binary":
+        return float(roc_auc_score(labels, probabilities[:, 1]))
+    if len(present) < probabilities.shape[1]:
+        # One-vs-rest over the classes the split has, as sklearn needs every column present.
+        onehot = np.eye(probabilities.shape[1])[labels][:, present]
+        return float(roc_auc_score(onehot, probabilities[:, present], average="macro"))
+    return float(roc_auc_score(labels, probabilities, multi_class="ovr", average="macro"))
+
+
+def objective_value(
+    metric: str,
+    task: str,
+    y: Any,
+    outputs: np.ndarray,
+    *,
+    target_scale: tuple[float, float] | None,
+    config: dict[str, Any] | None = None,
+    custom_objects: dict[str, Any] | None = None,
+) -> float:
+    """`metric` (e.g. `val_accuracy`) computed as the search computed it, so values compare.
+
+    Regression metrics are on the standardised target, as in training. A loss excludes the
+    L1/L2 penalties that Keras adds to `val_loss` (they belong to one model, not to the
+    predictions).
+    """
+    from autodl.train._compile import make_loss, make_metrics
+    from autodl.train._fit import encode_targets
+
+    n_classes = outputs.shape[1] if task == "multiclass" else 0
+    encoded = encode_targets(y, task, n_classes, target_scale)
+    if target_scale is not None:
+        mean, std = target_scale
+        outputs = (outputs - mean) / std
+    outputs = outputs.astype("float32")
+    name = metric.removeprefix("val_")
+    if name == "loss":
+        loss = make_loss(config or {}, task, custom_objects or {})
+        return float(np.asarray(loss(encoded, outputs)))
+    for candidate in make_metrics(task):
+        if candidate.name == name:
+            candidate.update_state(encoded, outputs)
+            return float(np.asarray(candidate.result()))
+    raise ValueError(f"metric must be one of the compiled metrics or a loss, but got {metric=}.")

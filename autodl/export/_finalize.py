@@ -1,0 +1,275 @@
+"""After a search: export the chosen model in every format, score it once on the test
+split, build the optional ensemble, and write the model card.
+
+Called once per search (`run_search`) and by `autodl export`. The test split is read
+only here, after everything has been chosen, and only to report.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autodl._files import write_json, write_with
+from autodl.exceptions import ConfigError
+from autodl.export._best import BEST_CONFIG, BEST_MODEL, save_keras_model
+from autodl.export._card import CARD_FORMAT, CARD_JSON, input_spec, write_model_card
+from autodl.export._ensemble import ENSEMBLE_MODEL, ENSEMBLE_SAVED_MODEL, build_ensemble
+from autodl.export._evaluate import objective_value, predict_outputs, raw_model_input, task_metrics
+from autodl.export._saved_model import SAVED_MODEL_DIR, export_saved_model
+from autodl.export._topk import TopKModels
+
+_logger = logging.getLogger(__name__)
+
+# With --refit, best_model.keras becomes the retrained model; the trial's own stays here.
+BEST_TRIAL_MODEL = "best_trial_model.keras"
+SUMMARY = "summary.json"
+
+
+def finalize_export(
+    context: Any, *, refit: bool | None = None, ensemble: int | None = None
+) -> dict[str, Any]:
+    """Export the best model of `context.study` into `context.out`; return summary additions.
+
+    `context` is a `SearchContext` (or anything with its `settings`, `study`, `data`, `out`,
+    `objective`, `command` and `loaded_space`). `refit` and `ensemble` default to the
+    settings. Does nothing (and returns {}) when no trial completed.
+    """
+    from autodl.results._summary import best_trial, library_versions
+
+    settings = context.settings
+    refit = bool(getattr(settings, "refit", False)) if refit is None else refit
+    k = int(getattr(settings, "ensemble", 0) or 0) if ensemble is None else ensemble
+    study, data, out = context.study, context.data, Path(context.out)
+    best = best_trial(study)
+    if best is None:
+        _logger.warning("no complete trial: nothing to export")
+        return {}
+    config = best.user_attrs.get("config") or _read_json(out / BEST_CONFIG).get("config")
+    if not config:
+        raise ConfigError(
+            f"study '{study.study_name}': trial {best.number} has no recorded config"
+        )
+    note = None
+    if refit and not _rebuildable(context, config):
+        note = "not refit: the space builds its own Keras model, which autodl cannot rebuild"
+        _logger.warning("%s; exporting the best trial's own model", note)
+        refit = False
+    previous = _read_json(out / CARD_JSON)
+    trial_file = _trial_model_file(out, best.number, previous)
+    if trial_file is None and not refit:
+        raise ConfigError(
+            f"{out / BEST_MODEL}: missing or not the model of best trial {best.number}; "
+            "pass --refit to retrain the best configuration"
+        )
+    import keras
+
+    trial_model = keras.saving.load_model(trial_file, compile=False) if trial_file else None
+    validation = (
+        task_metrics(
+            data.task, data.y_val, predict_outputs(trial_model, raw_model_input(data, data.x_val))
+        )
+        if trial_model is not None
+        else None
+    )
+    best_path = out / BEST_MODEL
+    if refit:
+        from autodl.export._refit import refit_model
+
+        epochs = int(best.user_attrs.get("best_epoch", int(config["epochs"]) - 1)) + 1
+        seed = None if settings.seed is None else int(settings.seed) + best.number
+        model, built_on = refit_model(
+            config, data, epochs, seed=seed, custom_objects=_custom_objects(context)
+        )
+        if trial_file == best_path:
+            _copy(best_path, out / BEST_TRIAL_MODEL)
+        save_keras_model(model, best_path)
+        source = "refit"
+    else:
+        model, built_on = trial_model, data
+        epochs = int(best.user_attrs.get("epochs", 0)) or None
+        if trial_file != best_path:  # undo an earlier refit: export the trial's own model
+            _copy(trial_file, best_path)
+        source = "trial"
+    export_saved_model(model, out / SAVED_MODEL_DIR)
+    test = None
+    if data.y_test is not None and len(data.y_test):
+        test = task_metrics(
+            data.task, data.y_test, predict_outputs(model, raw_model_input(data, data.x_test))
+        )
+    ensemble_entry = _export_ensemble(context, best, k, trial_model, config) if k >= 2 else None
+    export = {
+        "model": BEST_MODEL,
+        "saved_model": SAVED_MODEL_DIR,
+        "model_card": CARD_JSON,
+        "source": source,
+        "trial": best.number,
+        "epochs": epochs,
+        "trained_on": "train+validation" if source == "refit" else "train",
+        "n_params": int(model.count_params()),
+    }
+    if note:
+        export["note"] = note
+    card = {
+        "format": CARD_FORMAT,
+        "study_name": study.study_name,
+        "task": data.task,
+        "target": getattr(settings, "target", None),
+        "class_names": list(data.class_names),
+        "output": _output_spec(data),
+        "input": input_spec(built_on, model),
+        "model": {**export, "file": BEST_MODEL},
+        "data": {
+            **{
+                k: v
+                for k, v in data.to_dict().items()
+                if k.startswith("n_") or k in ("name", "source", "input_shape")
+            },
+            "description": data.describe(),
+            "rows_trained_on": int(built_on.n_train),
+        },
+        "objective": {
+            "metric": context.objective.metric,
+            "direction": context.objective.direction,
+            "value": best.value,
+        },
+        "validation_metrics": validation,
+        "test_metrics": test,
+        "hyperparameters": config,
+        "params": dict(best.params),
+        "ensemble": ensemble_entry,
+        "library_versions": library_versions(),
+        "command": context.command or _equivalent_command(settings),
+    }
+    write_model_card(out, card)
+    additions = {
+        "export": export,
+        "validation_metrics": validation,
+        "test_metrics": test,
+        "ensemble": ensemble_entry,
+    }
+    summary = _read_json(out / SUMMARY)
+    write_json(out / SUMMARY, {**summary, **additions})
+    return additions
+
+
+def _trial_model_file(out: Path, trial: int, previous_card: dict[str, Any]) -> Path | None:
+    """Where the best trial's own model is: best_model.keras, unless an earlier refit of
+    the same trial replaced it (then best_trial_model.keras); None if it is not saved."""
+    best_path = out / BEST_MODEL
+    if not best_path.exists() or _read_json(out / BEST_CONFIG).get("trial") != trial:
+        return None
+    model = previous_card.get("model") or {}
+    if model.get("source") == "refit" and model.get("trial") == trial:
+        kept = out / BEST_TRIAL_MODEL
+        return kept if kept.exists() else None
+    return best_path
+
+
+def _export_ensemble(
+    context: Any, best: Any, k: int, trial_model: Any, config: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Average the kept top-k models; score the ensemble and the single best alike."""
+    data, objective, out = context.data, context.objective, Path(context.out)
+    members = TopKModels(out, k, objective.direction).members()
+    if len(members) < 2:
+        _logger.warning(
+            "ensemble of %d asked, but only %d model(s) kept: no ensemble", k, len(members)
+        )
+        return None
+    model = build_ensemble([m.path for m in members], names=[f"trial_{m.trial}" for m in members])
+    x_val = raw_model_input(data, data.x_val)
+    scale = _target_scale(data)
+
+    def score(outputs: np.ndarray) -> float:
+        return objective_value(
+            objective.metric,
+            data.task,
+            data.y_val,
+            outputs,
+            target_scale=scale,
+            config=config,
+            custom_objects=_custom_objects(context),
+        )
+
+    outputs = predict_outputs(model, x_val)
+    single = score(predict_outputs(trial_model, x_val)) if trial_model is not None else best.value
+    save_keras_model(model, out / ENSEMBLE_MODEL)
+    export_saved_model(model, out / ENSEMBLE_SAVED_MODEL)
+    return {
+        "file": ENSEMBLE_MODEL,
+        "saved_model": ENSEMBLE_SAVED_MODEL,
+        "members": [m.trial for m in members],
+        "metric": objective.metric,
+        "direction": objective.direction,
+        "value": score(outputs),
+        "best_single_value": single,
+        "validation_metrics": task_metrics(data.task, data.y_val, outputs),
+    }
+
+
+def _rebuildable(context: Any, config: dict[str, Any]) -> bool:
+    """Whether autodl's builders can rebuild `config` (not a KerasTuner-built model)."""
+    from autodl.builders import FAMILIES
+
+    space = getattr(getattr(context, "loaded_space", None), "space", None)
+    if getattr(space, "builds_own_model", False):
+        return False
+    return config.get("family") in FAMILIES and "epochs" in config and "batch_size" in config
+
+
+def _target_scale(data: Any) -> tuple[float, float] | None:
+    # The same standardisation the trials trained with (see PreparedData.from_dataset).
+    if data.task != "regression":
+        return None
+    y = np.asarray(data.y_train, dtype="float64")
+    return float(y.mean()), float(y.std()) or 1.0
+
+
+def _output_spec(data: Any) -> dict[str, Any]:
+    if data.task == "regression":
+        return {"kind": "value", "shape": [1], "units": "the target's own units"}
+    if data.task == "binary":
+        return {"kind": "probability", "shape": [1], "positive_class": data.class_names[1]}
+    return {"kind": "probabilities", "shape": [data.n_classes]}
+
+
+def _custom_objects(context: Any) -> dict[str, Any]:
+    space = getattr(getattr(context, "loaded_space", None), "space", None)
+    return dict(getattr(space, "custom_objects", None) or {})
+
+
+def _equivalent_command(settings: Any) -> str:
+    """The CLI command that runs the same search, for searches started from Python."""
+    import shlex
+
+    parts = ["autodl", "search"]
+    defaults = type(settings)(space=settings.space).to_dict()
+    for key, value in settings.to_dict().items():
+        if value is None or (key != "space" and value == defaults.get(key)):
+            continue
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            parts.append(flag)
+        elif value is not False:
+            parts += [flag, str(value)]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _copy(source: Path | None, target: Path) -> None:
+    if source is None:
+        return
+    write_with(target, lambda tmp: shutil.copyfile(source, tmp))

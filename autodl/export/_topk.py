@@ -1,0 +1,95 @@
+"""Keep the models of the K best trials on disk, for an ensemble built after the search.
+
+Only the current top K are ever kept (`OUT/models/trial_N.keras`): a model that falls out
+is deleted at once, so a long search never fills the disk with checkpoints. An index
+file records each kept model's value; a file lock keeps it right with several workers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from autodl._files import write_json
+from autodl.export._best import save_keras_model
+
+_logger = logging.getLogger(__name__)
+
+MODELS_DIR = "models"
+INDEX_FILE = "index.json"
+
+
+@dataclass(frozen=True)
+class KeptModel:
+    """One kept trial model: its trial number, validation value and file."""
+
+    trial: int
+    value: float
+    path: Path
+
+
+class TopKModels:
+    """Save a trial's export model while it is among the `k` best; drop those that fall out."""
+
+    def __init__(self, out: Path, k: int, direction: str) -> None:
+        if k < 1:
+            raise ValueError(f"k must be at least 1, but got {k=}.")
+        self.folder = Path(out) / MODELS_DIR
+        self.k = k
+        self.maximize = direction == "maximize"
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.folder / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _read_index(self) -> dict[int, float]:
+        try:
+            raw = json.loads((self.folder / INDEX_FILE).read_text())
+            index = {int(k): float(v) for k, v in raw.items()}
+        except (OSError, ValueError, TypeError, AttributeError):
+            return {}
+        # A model file removed by hand is no longer a member.
+        return {n: v for n, v in index.items() if self.path(n).exists()}
+
+    def path(self, trial: int) -> Path:
+        return self.folder / f"trial_{trial}.keras"
+
+    def _ranked(self, index: dict[int, float]) -> list[tuple[int, float]]:
+        # Best first; among equal values the earlier trial stays.
+        sign = -1.0 if self.maximize else 1.0
+        return sorted(index.items(), key=lambda item: (sign * item[1], item[0]))
+
+    def offer(self, trial: int, value: float, model: Any) -> bool:
+        """Keep `model` if `value` ranks in the top k; return whether it was kept."""
+        with self._locked():
+            index = self._read_index()
+            ranked = self._ranked({**index, trial: float(value)})
+            kept = dict(ranked[: self.k])
+            if trial not in kept:
+                return False
+            save_keras_model(model, self.path(trial))
+            write_json(self.folder / INDEX_FILE, {str(n): v for n, v in kept.items()})
+            for dropped in set(index) - set(kept):
+                self.path(dropped).unlink(missing_ok=True)
+                _logger.debug("dropped trial %d from the top %d models", dropped, self.k)
+            return True
+
+    def members(self) -> list[KeptModel]:
+        """The kept models, best first."""
+        if not self.folder.is_dir():
+            return []
+        with self._locked():
+            index = self._read_index()
+        return [KeptModel(n, v, self.path(n)) for n, v in self._ranked(index)[: self.k]]

@@ -1,0 +1,110 @@
+"""Ctrl-C, SIGTERM and kill -9 during a search cost nothing that was finished."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+SLOW_TRIALS = """
+from autodl.space import SearchSpace, real
+
+space = SearchSpace(
+    default_data="builtin:iris", layers=1, units=8, batch_size=8, epochs=15, patience=0,
+    learning_rate=real(1e-3, 1e-2, log=True),
+)
+"""
+
+
+def _start(space: Path, out: Path, trials: int) -> subprocess.Popen[str]:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
+    args = ["--space", str(space), "--out", str(out), "--trials", str(trials), "--pruner", "none"]
+    return subprocess.Popen(
+        [sys.executable, "-m", "autodl", "search", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def _wait_for_finished(proc: subprocess.Popen[str], n: int, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    finished = 0
+    assert proc.stdout is not None
+    while finished < n:
+        assert time.monotonic() < deadline, "search did not finish trials in time"
+        line = proc.stdout.readline()
+        assert line or proc.poll() is None, "search ended early"
+        if line.startswith("trial ") and (" complete " in line or " pruned " in line):
+            finished += 1
+    time.sleep(1.0)  # now inside the next trial's training
+
+
+def _study(out: Path) -> optuna.Study:
+    storage = JournalStorage(JournalFileBackend(str(out / "study.journal")))
+    return optuna.load_study(study_name=optuna.get_all_study_names(storage)[0], storage=storage)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_saves_what_is_done_and_the_same_command_resumes(tmp_path: Path, signum: int) -> None:
+    space = tmp_path / "slow.py"
+    space.write_text(SLOW_TRIALS)
+    out = tmp_path / "out"
+    proc = _start(space, out, trials=4)
+    _wait_for_finished(proc, 1)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert "resume with: autodl search" in err
+    study = _study(out)
+    states = [t.state.name for t in study.trials]
+    assert states[0] == "COMPLETE" and states[-1] == "FAIL"
+    assert study.trials[-1].user_attrs["fail_reason"] == "interrupted"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["trials"]["complete"] == 1 and summary["trials"]["failed"] == 1
+    assert (out / "best_model.keras").is_file() and (out / "leaderboard.csv").is_file()
+    assert not list(out.glob(".*.tmp*")), "no half-written temporary files are left"
+
+    proc = _start(space, out, trials=2)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    study = _study(out)
+    numbers = [t.number for t in study.trials]
+    assert numbers == list(range(len(numbers))) and len(numbers) == 3
+    assert [t.state.name for t in study.trials].count("COMPLETE") == 2
+
+
+def test_kill_9_then_the_same_command_resumes_with_every_finished_trial(tmp_path: Path) -> None:
+    space = tmp_path / "slow.py"
+    space.write_text(SLOW_TRIALS)
+    out = tmp_path / "out"
+    proc = _start(space, out, trials=3)
+    _wait_for_finished(proc, 1)
+    proc.kill()
+    proc.wait(timeout=30)
+    finished_before = {t.number: t.value for t in _study(out).trials if t.state.name == "COMPLETE"}
+    assert finished_before
+
+    proc = _start(space, out, trials=3)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    study = _study(out)
+    for number, value in finished_before.items():
+        assert study.trials[number].state.name == "COMPLETE" and study.trials[number].value == value
+    orphan = [t for t in study.trials if t.state.name == "FAIL"]
+    assert len(orphan) == 1 and orphan[0].user_attrs["fail_reason"].startswith("abandoned")
+    assert [t.state.name for t in study.trials].count("COMPLETE") == 3
+    # the model on disk loads: it was never half-written
+    import keras
+
+    keras.saving.load_model(out / "best_model.keras")
