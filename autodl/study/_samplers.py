@@ -61,7 +61,7 @@ def grid_of(space: Any) -> dict[str, list[Any]]:
     for key, dim in space.searched.items():
         if isinstance(dim, Choice):
             grid[key] = list(dim.labels)
-        elif isinstance(dim, Integer) and not dim.log:
+        elif isinstance(dim, Integer):
             grid[key] = list(range(dim.low, dim.high + 1, dim.step))
         else:
             raise ConfigError(
