@@ -224,3 +224,28 @@ def test_consecutive_failures_stop_the_search_with_the_reason(tmp_path: Path) ->
         autodl.search(str(space), trials=5, out=str(tmp_path / "out"), max_failures=3)
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["trials"]["failed"] == 3
+
+
+def test_out_of_memory_is_recorded_as_such_and_the_search_goes_on(tmp_path: Path) -> None:
+    space = tmp_path / "oom.py"
+    space.write_text(
+        textwrap.dedent(
+            """
+            import keras
+            import tensorflow as tf
+            from autodl.space import SearchSpace, choice
+
+            def greedy_loss(y_true, y_pred):
+                raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor")
+
+            space = SearchSpace(
+                default_data="builtin:iris", units=8, layers=1, epochs=1, batch_size=64,
+                loss=choice("crossentropy", greedy_loss),
+            )
+            """
+        )
+    )
+    result = autodl.search(str(space), trials=2, seed=3, out=str(tmp_path / "out"), sampler="random", max_failures=10)
+    failed = [t for t in result.study.trials if t.state == optuna.trial.TrialState.FAIL]
+    assert failed and all(t.user_attrs["fail_reason"].startswith("out of memory") for t in failed)
+    assert result.summary["trials"]["complete"] == 2
