@@ -22,8 +22,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "search": ("autodl.cli.search", "search a space on data and export the best model"),
     "init": ("autodl.cli.init", "write editable copies of the built-in search spaces"),
     "worker": ("autodl.cli.worker", "join an existing study (any machine) and run its trials"),
-    "export": ("autodl.cli.export", "export a study's best model (optionally retrained) with its model card"),
-    "predict": ("autodl.cli.predict", "predict with an exported model on new CSV, Parquet, NPZ or images"),
+    "export": ("autodl.cli.export", "export a study's best model, optionally retrained, with a card"),
+    "predict": ("autodl.cli.predict", "predict with an exported model on new tables, arrays or images"),
+    "leaderboard": ("autodl.cli.leaderboard", "print the ranking of a study's trials (table, csv or json)"),
+    "studies": ("autodl.cli.studies", "list the studies in a storage with their trial counts"),
+    "report": ("autodl.cli.report", "write report.html for a study from its storage"),
+    "dashboard": ("autodl.cli.dashboard", "start optuna-dashboard on a storage (127.0.0.1)"),
 }
 
 

@@ -6,4 +6,11 @@ from autodl.export._finalize import finalize_export
 from autodl.export._predict import predict_file
 from autodl.export._topk import TopKModels
 
-__all__ = ["BestModelWriter", "TopKModels", "finalize_export", "predict_file", "read_model_card", "save_keras_model"]
+__all__ = [
+    "BestModelWriter",
+    "TopKModels",
+    "finalize_export",
+    "predict_file",
+    "read_model_card",
+    "save_keras_model",
+]

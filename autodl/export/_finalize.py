@@ -50,8 +50,10 @@ def finalize_export(
     if best is None:
         _logger.warning("no complete trial: nothing to export")
         return {}
-    config = best.user_attrs.get("config") or _read_json(out / BEST_CONFIG).get("config")
-    if not config:
+    config = best.user_attrs.get("config")
+    if config is None:  # an empty dict is valid: a build function with no hyperparameters
+        config = _read_json(out / BEST_CONFIG).get("config")
+    if config is None:
         raise ConfigError(
             f"study '{study.study_name}': trial {best.number} has no recorded config"
         )

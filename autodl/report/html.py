@@ -393,11 +393,18 @@ def _reproduce(study: Any, facts: _StudyFacts, command: str | None) -> dict[str,
 # ---------------------------------------------------------------------- leaderboard
 def _leaderboard_rows(study: Any) -> dict[str, Any]:
     from autodl.results import leaderboard
+    from autodl.results._leaderboard import STATE_ORDER
 
     frame = leaderboard(study)
     columns = [c for c in frame.columns if c != "fail_reason"] + ["fail_reason"]
+    # best_epoch is 0-based in the data; the page counts epochs from 1, as its charts do
+    frame["best_epoch"] = frame["best_epoch"].map(lambda v: None if _missing(v) else int(v) + 1)
+    names = {"best_epoch": "best at epoch", "fail_reason": "fail reason"}
     headers = [
-        {"name": c.removeprefix("param_"), "numeric": c not in ("state", "fail_reason") and _numeric(frame[c])}
+        {
+            "name": names.get(c, c.removeprefix("param_")),
+            "numeric": c not in ("state", "fail_reason") and _numeric(frame[c]),
+        }
         for c in columns
     ]
     rows = []
@@ -406,6 +413,8 @@ def _leaderboard_rows(study: Any) -> dict[str, Any]:
         for column, value in zip(columns, record, strict=True):
             shown = _cell(column, value)
             sort = "" if _missing(value) else (repr(float(value)) if _is_number(value) else str(value))
+            if column == "state":  # sorts as the ranking does: complete, pruned, running, failed
+                sort = f"{STATE_ORDER.get(str(value), 9)} {str(value).lower()}"
             cells.append((shown, sort))
         state = str(record[1]).lower()
         rows.append({"state": state, "cells": cells})
@@ -649,6 +658,10 @@ def _importance(study: Any, facts: _StudyFacts) -> _Importance:
             "Conditional parameters are scored by a separate fANOVA fit over the trials where "
             "they apply, so their bars are not shares of the same total."
         )
+    # main parameters on top (largest first), conditional ones below them
+    order = [f"{_label(n)} (in {extra[n][1]} trials)" for n in sorted(extra, key=lambda n: extra[n][0])]
+    order += [_label(n) for n in sorted(main, key=lambda n: main[n])]
+    fig.update_yaxes(categoryorder="array", categoryarray=order)
     _layout(fig, "hyperparameter importance (fANOVA)", "share of the variance of the value", "")
     fig.update_layout(height=max(260, 28 * (len(main) + len(extra)) + 120), margin={"l": 200})
     result.figure = fig
@@ -765,7 +778,7 @@ def _parallel_figure(trials: list[Any], params: list[str], facts: _StudyFacts) -
                 y=ys,
                 mode="lines",
                 line={"color": color, "width": 1.4},
-                opacity=0.75,
+                opacity=max(0.3, min(0.8, 6 / math.sqrt(len(trials)))),  # many lines: see through
                 customdata=ids,
                 name=f"{_number(shown[0])} to {_number(shown[-1])}",
                 hovertemplate="trial %{customdata}<extra></extra>",
@@ -848,7 +861,8 @@ def _slice_figure(trials: list[Any], params: list[str], facts: _StudyFacts) -> A
 @dataclass
 class _BestModel:
     trial: int | None = None
-    summary: str | None = None
+    layers: list[tuple[str, str, str, str]] = field(default_factory=list)  # name, type, shape, params
+    trainable: int | None = None
     n_params: int | None = None
     figure: Any = None
     n_classes: int = 0
@@ -916,11 +930,10 @@ def _best_record(out_dir: Path | None) -> dict[str, Any]:
 
 def _describe_model(model: Any, trial: int, facts: _StudyFacts, dataset: Any) -> _BestModel:
     section = _BestModel(trial=trial)
-    lines: list[str] = []
     try:
-        model.summary(print_fn=lambda text, *_, **__: lines.append(str(text)), line_length=100)
-        section.summary = "\n".join(lines).rstrip()
+        section.layers = layer_summary(model)
         section.n_params = int(model.count_params())
+        section.trainable = int(sum(int(math.prod(w.shape)) for w in model.trainable_weights))
     except Exception as exc:
         section.notes.append(f"No layer summary: {_first_line(exc)}")
     if facts.best is not None and trial != facts.best.number:
@@ -939,6 +952,28 @@ def _describe_model(model: Any, trial: int, facts: _StudyFacts, dataset: Any) ->
         _logger.info("no validation plot: %s", exc, exc_info=True)
         section.notes.append(f"No validation plot: {_first_line(exc)}")
     return section
+
+
+def layer_summary(model: Any) -> list[tuple[str, str, str, str]]:
+    """(name, type, output shape, parameters) per layer, as `model.summary()` lists them.
+
+    A table of our own rather than `summary()`'s text: Keras draws that for an
+    80-column terminal and drops the columns that do not fit.
+    """
+    rows = []
+    for layer in model.layers:
+        try:
+            output = layer.output
+            shapes = [tuple(t.shape) for t in output] if isinstance(output, (list, tuple)) else [tuple(output.shape)]
+            shape = ", ".join(str(s) for s in shapes)
+        except Exception:  # a layer used several times has no single output shape
+            shape = "?"
+        try:
+            count = f"{int(layer.count_params()):,}"
+        except Exception:  # an unbuilt layer has no weights yet
+            count = "0"
+        rows.append((layer.name, type(layer).__name__, shape, count))
+    return rows
 
 
 def _reload_dataset(facts: _StudyFacts) -> tuple[Any, str]:

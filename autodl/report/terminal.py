@@ -38,6 +38,7 @@ class SearchProgress:
             f"data  {ctx.data.describe()}\n"
             f"goal  {self.target} finished trials, {ctx.objective.direction} {ctx.objective.metric}",
             highlight=False,
+            markup=False,  # names and paths are the user's: "[x]" is not rich markup
         )
         if self.live:
             self._live = Live(self._render(), console=self.console, refresh_per_second=2, transient=True)
@@ -53,7 +54,7 @@ class SearchProgress:
         if self._live is not None:
             self._live.update(self._render())
         else:
-            self.console.print(self._line(trial), highlight=False, soft_wrap=True)
+            self.console.print(self._line(trial), highlight=False, soft_wrap=True, markup=False)
 
     # ------------------------------------------------------------------ text
     def _counts(self) -> dict[str, int]:
@@ -105,23 +106,29 @@ class SearchProgress:
 def leaderboard_table(study: Any, *, top: int = 10) -> Table:
     from autodl.results import leaderboard
 
-    frame = leaderboard(study).head(top)
-    table = Table(title=f"top {min(top, len(frame))} of {study.study_name}", title_justify="left")
+    full = leaderboard(study)
+    frame = full.head(top)
+    title = f"top {len(frame)} of {len(full)} trials of {study.study_name}"
+    table = Table(title=Text(title), title_justify="left")
     params = [c for c in frame.columns if c.startswith("param_")]
-    for col in ["#", "state", "value", "epochs", "seconds", "params"]:
+    for col in ["#", "state", "value", "epochs", "seconds", "n_params", "params"]:
         table.add_column(col, justify="right" if col not in ("state", "params") else "left")
     for _, row in frame.iterrows():
         shown = ", ".join(
             f"{c.removeprefix('param_')}={_fmt(row[c])}" for c in params if row[c] == row[c] and row[c] is not None
         )
-        table.add_row(
+        if row["state"] == "FAIL" and row.get("fail_reason"):
+            shown = f"{shown}; failed: {row['fail_reason']}" if shown else f"failed: {row['fail_reason']}"
+        cells = [
             str(row["number"]),
             str(row["state"]).lower(),
             _fmt(row["value"]),
-            _fmt(row["epochs"]),
+            _count(row["epochs"]),
             _fmt(row["seconds"]),
+            _count(row["n_params"]),
             shown,
-        )
+        ]
+        table.add_row(*(Text(cell) for cell in cells))  # Text: a parameter value is never markup
     return table
 
 
@@ -135,6 +142,16 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+def _count(value: Any) -> str:
+    """Whole numbers that pandas may have turned into floats (a column with gaps)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    try:
+        return f"{int(value):,}"
+    except (TypeError, ValueError):
+        return str(value)
 
 
 def _seconds(seconds: float) -> str:

@@ -52,7 +52,9 @@ def adapt(loaded: Any) -> Any:
     space = loaded.space
     if isinstance(space, (SearchSpace, KerasTunerSpace)):
         return loaded
-    return dataclasses.replace(loaded, space=KerasTunerSpace(space, path=loaded.path, module=loaded.module))
+    return dataclasses.replace(
+        loaded, space=KerasTunerSpace(space, path=loaded.path, module=loaded.module)
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -211,7 +213,9 @@ class KerasTunerSpace:
         return self._explored
 
     def _user_line(self, exc: BaseException) -> int | str:
-        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(self.path)]
+        frames = [
+            f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(self.path)
+        ]
         return frames[-1].lineno if frames else "?"
 
     @property
@@ -246,9 +250,13 @@ class KerasTunerSpace:
             if isinstance(dist, CategoricalDistribution):
                 dims[spec.optuna_name] = Choice(values=tuple(dist.choices))
             elif isinstance(dist, IntDistribution):
-                dims[spec.optuna_name] = Integer(low=dist.low, high=dist.high, log=dist.log, step=dist.step)
+                dims[spec.optuna_name] = Integer(
+                    low=dist.low, high=dist.high, log=dist.log, step=dist.step
+                )
             else:
-                dims[spec.optuna_name] = Real(low=dist.low, high=dist.high, log=dist.log, step=dist.step)
+                dims[spec.optuna_name] = Real(
+                    low=dist.low, high=dist.high, log=dist.log, step=dist.step
+                )
         return dims
 
     def describe(self) -> list[dict[str, Any]]:
@@ -267,7 +275,9 @@ class KerasTunerSpace:
         """Lines `--dry-run` prints under the space: how trials will train."""
         lines = [f"{self.kind} sampled by Optuna; the model's own compile() is kept"]
         if self.overrides_fit:
-            lines.append(f"{self.fit_kind} runs each trial; hyperparameters it defines are not listed")
+            lines.append(
+                f"{self.fit_kind} runs each trial; hyperparameters it defines are not listed"
+            )
         args = self.fit_arguments(reporter=None)
         args.pop("callbacks")
         shown = ", ".join(f"{k}={v!r}" for k, v in args.items())
@@ -288,7 +298,9 @@ class KerasTunerSpace:
         if facts is None:
             if text is None:
                 raise SpaceError(f"{self._dry_failure}; pass --objective NAME to search anyway")
-            return Objective.parse(text, task, metrics=_with_val(["loss", *default_metrics(task)], extra=text))
+            return Objective.parse(
+                text, task, metrics=_with_val(["loss", *default_metrics(task)], extra=text)
+            )
         metrics = list(facts.metrics) if facts.compiled else default_metrics(task)
         if text is not None:
             return Objective.parse(text, task, metrics=_with_val(["loss", *metrics]))
@@ -348,9 +360,15 @@ def _fit_kwargs(module: ModuleType, path: Path) -> dict[str, Any]:
                 "itself (use --data and --val-size)"
             )
         if key not in FIT_ARGS:
-            raise SpaceError(f"{path}: fit_kwargs['{key}'] is not a model.fit argument{closest(key, FIT_ARGS)}")
-        if key == "epochs" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise SpaceError(f"{path}: fit_kwargs['epochs'] must be a positive integer; got {value!r}")
+            raise SpaceError(
+                f"{path}: fit_kwargs['{key}'] is not a model.fit argument{closest(key, FIT_ARGS)}"
+            )
+        if key == "epochs" and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            raise SpaceError(
+                f"{path}: fit_kwargs['epochs'] must be a positive integer; got {value!r}"
+            )
     return dict(kwargs)
 
 

@@ -103,6 +103,11 @@ def _execute(path: Path) -> ModuleType:
         raise SpaceError(f"{path}:{_user_line(exc, path)}: {exc}") from None
     except SystemExit as exc:
         raise SpaceError(f"{path}: called exit({exc.code}) while loading") from None
+    except ModuleNotFoundError as exc:
+        hint = ' (pip install "autodl[keras-tuner]")' if exc.name == "keras_tuner" else ""
+        raise SpaceError(
+            f"{path}:{_user_line(exc, path)}: needs the module '{exc.name}', which is not installed{hint}"
+        ) from None
     except Exception as exc:
         line = _user_line(exc, path)
         raise SpaceError(

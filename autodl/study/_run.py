@@ -212,15 +212,11 @@ def run_search(context: SearchContext, *, callbacks: Sequence[TrialCallback] = (
     """Optimise until the study has `trials` finished trials (or the timeout), then write outputs."""
     import optuna
 
+    from autodl.report.html import ReportRefresher, write_search_report
     from autodl.results import write_outputs
-    from autodl.study._objective_fn import FailureGuard, TrialRunner
-    from autodl.train._device import configure_devices
-
-    settings = context.settings
     from autodl.study._workers import AcceleratorOptions, run_local_workers, uses_local_workers
 
-    from autodl.report.html import ReportRefresher, write_search_report
-
+    settings = context.settings
     if uses_local_workers(settings):  # --jobs N or --gpus: worker processes, one study
         # The watching process refreshes report.html without loading Keras; the final one
         # adds the best model's section.
@@ -230,6 +226,10 @@ def run_search(context: SearchContext, *, callbacks: Sequence[TrialCallback] = (
             )
         finally:
             write_search_report(context)
+    # Keras loads from here on: the parent of worker processes above never needs it.
+    from autodl.study._objective_fn import FailureGuard, TrialRunner
+    from autodl.train._device import configure_devices
+
     configure_devices()
     accelerator = AcceleratorOptions(settings)  # --mixed-precision, --jit
     runner = TrialRunner(context)

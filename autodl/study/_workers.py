@@ -519,6 +519,11 @@ def _set_attr(trial: Any, key: str, value: Any, *, only_if_missing: bool = False
         trial.set_user_attr(key, value)
 
 
+def _one_line(exc: BaseException) -> str:
+    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {lines[0][:300]}" if lines else type(exc).__name__
+
+
 def _claim(study: Any, total: int, lock: Any) -> tuple[Any | None, int, float | None]:
     """Under the study's lock: a new or queued trial if finished + running + queued leave room."""
     with lock:
@@ -553,8 +558,6 @@ def _run_one(
     import optuna
     from optuna.trial import TrialState
 
-    from autodl.study._objective_fn import failure_reason
-
     _set_attr(trial, "worker", worker_id)
     if os.environ.get("CUDA_VISIBLE_DEVICES"):  # the GPU(s) this worker was pinned to
         _set_attr(trial, "device", f"gpu:{os.environ['CUDA_VISIBLE_DEVICES']}")
@@ -577,7 +580,7 @@ def _run_one(
             pass  # an expected failure; the objective recorded its reason
         except Exception as exc:
             error = exc
-            _set_attr(trial, "fail_reason", failure_reason(exc), only_if_missing=True)
+            _set_attr(trial, "fail_reason", _one_line(exc), only_if_missing=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Optuna warns on every failed trial; we log it below
         frozen = study.tell(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import math
 import time
@@ -101,7 +100,7 @@ def train_config(
         raise TrialFailure(f"invalid for input shape {_shape(data)}: {_first_line(exc)}") from exc
     model = built.model
     compile_model(model, config, data.task, custom_objects or {})
-    x_train, y_train = _drop_outlier_rows(config, prepared.x_train, prepared.y_train)
+    x_train, y_train = _drop_outlier_rows(config, prepared)
     reporter = EpochReporter(
         trial, objective, patience=int(config.get("patience", 0)), restore_best=not config.get("ema")
     )
@@ -169,7 +168,7 @@ def refit_config(
     data = prepared.data
     built = build_model(config, data, target_scale=prepared.target_scale)
     compile_model(built.model, config, data.task, custom_objects or {})
-    x_train, y_train = _drop_outlier_rows(config, prepared.x_train, prepared.y_train)
+    x_train, y_train = _drop_outlier_rows(config, prepared)
     callbacks: list[Any] = [EpochLearningRate(config)]
     if config.get("schedule") == "plateau":
         # Without a validation split the plateau can only be seen on the training loss.
@@ -195,34 +194,39 @@ def refit_config(
     return built
 
 
-def _drop_outlier_rows(config: dict[str, Any], x: Any, y: np.ndarray) -> tuple[Any, np.ndarray]:
-    """`outliers="zscore"`: leave out training rows with a numeric feature beyond the z-score."""
-    if config.get("outliers") != "zscore":
-        return x, y
-    columns = (
-        [np.asarray(v, dtype="float64").reshape(len(y), -1) for v in x.values() if v.dtype.kind == "f"]
-        if isinstance(x, dict)
-        else [np.asarray(x, dtype="float64").reshape(len(y), -1)]
-    )
-    if not columns:
-        return x, y
-    values = np.concatenate(columns, axis=1)
+def _drop_outlier_rows(config: dict[str, Any], prepared: PreparedData) -> tuple[Any, np.ndarray]:
+    """`outliers="zscore"`: leave out training rows with a numeric feature beyond the z-score.
+
+    Decided on the raw numeric columns (tables and arrays of rows only), then fed anew.
+    """
+    data = prepared.data
+    if config.get("outliers") != "zscore" or data.input_kind not in ("tabular", "table"):
+        return prepared.x_train, prepared.y_train
+    raw = data.x_train
+    if data.input_kind == "table":
+        numeric = [c for c in data.feature_names if c not in data.categorical]
+        if not numeric:
+            return prepared.x_train, prepared.y_train
+        values = np.stack([np.asarray(raw[c], dtype="float64") for c in numeric], axis=1)
+    else:
+        values = np.asarray(raw, dtype="float64")
     with np.errstate(all="ignore"):
         z = np.abs((values - np.nanmean(values, axis=0)) / np.nanstd(values, axis=0))
     keep = ~(np.nan_to_num(z) > float(config["outlier_zscore"])).any(axis=1)
-    if keep.sum() < max(8, len(y) // 2):  # never drop most of the data
-        return x, y
-    if isinstance(x, dict):
-        return {k: v[keep] for k, v in x.items()}, y[keep]
-    return x[keep], y[keep]
+    if keep.all() or keep.sum() < max(8, len(keep) // 2):  # never drop most of the data
+        return prepared.x_train, prepared.y_train
+    from autodl.builders import model_input
+
+    subset = {c: np.asarray(v)[keep] for c, v in raw.items()} if isinstance(raw, dict) else raw[keep]
+    return model_input(data, subset), prepared.y_train[keep]
 
 
 def release_memory() -> None:
     """Free the Keras graph and Python garbage between trials."""
     import keras
 
-    keras.backend.clear_session()
-    gc.collect()
+    # clear_session() runs gc.collect() itself: a second collection would double the cost.
+    keras.backend.clear_session(free_memory=True)
 
 
 def _shape(data: Any) -> str:

@@ -161,7 +161,10 @@ def default_compile(model: Any, data: Any) -> None:
         model.compile(
             optimizer="adam",
             loss="mse",
-            metrics=[keras.metrics.MeanSquaredError(name="mse"), keras.metrics.MeanAbsoluteError(name="mae")],
+            metrics=[
+                keras.metrics.MeanSquaredError(name="mse"),
+                keras.metrics.MeanAbsoluteError(name="mae"),
+            ],
         )
         return
     if output_width(model) == 1:
@@ -264,7 +267,9 @@ def _metric_names(spec: Any, prefix: str = "") -> list[str]:
     return []
 
 
-def trial_value(results: Any, objective: Objective, reporter: Any, where: str) -> tuple[float, int]:
+def trial_value(
+    results: Any, objective: Objective, reporter: Any, where: str
+) -> tuple[float, int]:
     """The trial's value from what fit() returned, as KerasTuner reads it.
 
     History: the objective at its best epoch; dict: its objective key; a number: itself; a
@@ -288,7 +293,9 @@ def trial_value(results: Any, objective: Objective, reporter: Any, where: str) -
         pairs = [trial_value(r, objective, reporter, where) for r in results]
         # Like KerasTuner: entries are executions of the same trial, averaged.
         return statistics.fmean(v for v, _ in pairs), int(statistics.fmean(e for _, e in pairs))
-    if isinstance(results, (int, float, np.integer, np.floating)) and not isinstance(results, bool):
+    if isinstance(results, (int, float, np.integer, np.floating)) and not isinstance(
+        results, bool
+    ):
         return float(results), fallback_epoch
     if isinstance(results, dict):
         if objective.metric not in results:

@@ -110,3 +110,16 @@ def test_more_cnn_blocks_than_the_image_allows_still_builds() -> None:
     data = load_data("builtin:digits")
     built = build_model({**defaults(), **SMALL, "family": "cnn", "blocks": 5}, data)
     assert built.model.output_shape == (None, 10)
+
+
+def test_zscore_outliers_drop_training_rows_of_a_table(tmp_path: Path) -> None:
+    from autodl.train._fit import _drop_outlier_rows
+
+    data = load_data(_table_csv(tmp_path), target="bought")
+    data.x_train["income"][:3] = 1e6  # three wild values
+    prepared = PreparedData.from_dataset(data)
+    x, y = _drop_outlier_rows({**defaults(), "outliers": "zscore", "outlier_zscore": 3.0}, prepared)
+    assert len(y) == data.n_train - 3
+    assert all(int(v.shape[0]) == len(y) for v in x.values())
+    x_same, _ = _drop_outlier_rows({**defaults(), "outliers": "none"}, prepared)
+    assert x_same is prepared.x_train

@@ -87,8 +87,9 @@ def table_export(tmp_path_factory: pytest.TempPathFactory) -> Exported:
 
 @pytest.fixture(scope="session")
 def image_export(tmp_path_factory: pytest.TempPathFactory) -> Exported:
-    import autodl
     from sklearn.datasets import load_digits
+
+    import autodl
 
     folder = tmp_path_factory.mktemp("image")
     digits = load_digits()
@@ -98,7 +99,7 @@ def image_export(tmp_path_factory: pytest.TempPathFactory) -> Exported:
     np.savez(folder / "digits.npz", x=x[:500], y=y[:500], x_test=x[500:650], y_test=y[500:650])
     space = write_space(folder, "image", "cnn", "blocks=1, filters=8, dense_units=16,")
     result = autodl.search(
-        str(space), data=str(folder / "digits.npz"), trials=2, seed=0, out=str(folder / "out"), pruner="none"
+        str(space), data=str(folder / "digits.npz"), trials=1, seed=0, out=str(folder / "out")
     )
     np.savez(folder / "rows.npz", x=x[700:720])
     return Exported(result, folder / "out", folder / "rows.npz", {"x": x[700:720]})
@@ -106,15 +107,16 @@ def image_export(tmp_path_factory: pytest.TempPathFactory) -> Exported:
 
 @pytest.fixture(scope="session")
 def text_export(tmp_path_factory: pytest.TempPathFactory) -> Exported:
-    import autodl
     import pandas as pd
+
+    import autodl
 
     folder = tmp_path_factory.mktemp("text")
     space = write_space(folder, "text", "mlp", "layers=1, units=8, max_tokens=200,")
     result = autodl.search(
         str(space),
         data="builtin:reviews",
-        trials=2,
+        trials=1,
         seed=0,
         out=str(folder / "out"),
         pruner="none",
@@ -130,3 +132,9 @@ def text_export(tmp_path_factory: pytest.TempPathFactory) -> Exported:
     pd.DataFrame({"text": texts}).to_csv(folder / "rows.csv", index=False)
     raw = {"x": np.asarray(texts, dtype=str).reshape(-1, 1)}
     return Exported(result, folder / "out", folder / "rows.csv", raw)
+
+
+@pytest.fixture
+def make_space() -> Any:
+    """`write_space(folder, name, family, extra, epochs)` for tests with their own search."""
+    return write_space

@@ -58,7 +58,10 @@ def _as_probabilities(outputs: np.ndarray, task: str) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def fresh_outputs(
-    tmp_path_factory: pytest.TempPathFactory, table_export: Any, image_export: Any, text_export: Any
+    tmp_path_factory: pytest.TempPathFactory,
+    table_export: Any,
+    image_export: Any,
+    text_export: Any,
 ) -> dict[str, np.ndarray]:
     folder = tmp_path_factory.mktemp("fresh")
     cases = []
@@ -91,7 +94,12 @@ def fresh_outputs(
     (folder / "loader.py").write_text(LOADER)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "KERAS_BACKEND": "tensorflow"}
     done = subprocess.run(
-        [sys.executable, str(folder / "loader.py"), str(folder / "cases.json"), str(folder / "out.npz")],
+        [
+            sys.executable,
+            str(folder / "loader.py"),
+            str(folder / "cases.json"),
+            str(folder / "out.npz"),
+        ],
         cwd=folder,  # not the repository: nothing of autodl is importable by accident
         capture_output=True,
         text=True,
@@ -119,7 +127,9 @@ def test_fresh_process_predictions_match_autodl_predict(
     in_process = _probabilities(frame, card["class_names"])
     keras_out = _as_probabilities(fresh_outputs[f"{name}.keras"], card["task"])
     np.testing.assert_allclose(keras_out, in_process, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(fresh_outputs[f"{name}.serve"], fresh_outputs[f"{name}.keras"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        fresh_outputs[f"{name}.serve"], fresh_outputs[f"{name}.keras"], rtol=1e-5, atol=1e-6
+    )
     np.testing.assert_allclose(
         fresh_outputs[f"{name}.signature"], fresh_outputs[f"{name}.keras"], rtol=1e-5, atol=1e-6
     )

