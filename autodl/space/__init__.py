@@ -3,7 +3,16 @@
     from autodl.space import SearchSpace, choice, integer, real, boolean
 """
 
-from autodl.space._dimensions import Choice, Dimension, Integer, Real, boolean, choice, integer, real
+from autodl.space._dimensions import (
+    Choice,
+    Dimension,
+    Integer,
+    Real,
+    boolean,
+    choice,
+    integer,
+    real,
+)
 from autodl.space._loader import LoadedSpace, builtin_space_names, copy_builtin_spaces, load_space
 from autodl.space._search_space import SearchSpace, Space
 

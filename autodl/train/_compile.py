@@ -7,6 +7,7 @@ from typing import Any
 
 from autodl.exceptions import ConfigError
 
+
 def make_metrics(task: str) -> list[Any]:
     import keras
 

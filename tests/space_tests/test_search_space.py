@@ -6,7 +6,15 @@ import optuna
 import pytest
 
 from autodl.exceptions import SpaceError
-from autodl.space import SearchSpace, boolean, builtin_space_names, choice, integer, load_space, real
+from autodl.space import (
+    SearchSpace,
+    boolean,
+    builtin_space_names,
+    choice,
+    integer,
+    load_space,
+    real,
+)
 
 
 def _study() -> optuna.Study:
