@@ -18,6 +18,13 @@ FAMILIES: dict[str, str] = {
     "cnn": "autodl.builders.cnn",
     "rnn": "autodl.builders.rnn",
 }
+# Task "generation": these model the data itself and build a `GenerativeModel` (no output
+# head, their own losses), so they keep a registry of their own beside `FAMILIES`.
+GENERATIVE_FAMILIES: dict[str, str] = {
+    "autoencoder": "autodl.builders.autoencoder",
+    "vae": "autodl.builders.vae",
+    "textgen": "autodl.builders.textgen",
+}
 
 
 @dataclass
@@ -51,6 +58,14 @@ def build_model(config: dict[str, Any], data: Any, *, target_scale: tuple[float,
     # A separate, never-compiled model over the same layers: it saves without optimizer
     # state or custom losses, so it loads anywhere with plain Keras.
     return BuiltModel(model, keras.Model(model_input.inputs, outputs, name=f"autodl_{family}"))
+
+
+def build_generative(config: dict[str, Any], data: Any) -> Any:
+    """Build a generative family's parts for `config` on `data` (see `GenerativeModel`)."""
+    family = config.get("family")
+    if family not in GENERATIVE_FAMILIES:
+        raise SpaceError(one_of("family", family, GENERATIVE_FAMILIES))
+    return importlib.import_module(GENERATIVE_FAMILIES[family]).build(config, data)
 
 
 def model_input(data: Any, x: Any) -> Any:

@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "worker": ("autodl.cli.worker", "join an existing study (any machine) and run its trials"),
     "export": ("autodl.cli.export", "export a study's best model, optionally retrained, with a card"),
     "predict": ("autodl.cli.predict", "predict with an exported model on new tables, arrays or images"),
+    "generate": ("autodl.cli.generate", "sample images, text or sequences from an exported generative model"),
     "leaderboard": ("autodl.cli.leaderboard", "print the ranking of a study's trials (table, csv or json)"),
     "studies": ("autodl.cli.studies", "list the studies in a storage with their trial counts"),
     "report": ("autodl.cli.report", "write report.html for a study from its storage"),

@@ -12,10 +12,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from autodl.cli._study import add_storage_arguments
 
     add_storage_arguments(parser)
-    parser.add_argument("--out", help="the output folder of a search (its study.journal), instead of --storage")
-    parser.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="address to listen on (default 127.0.0.1: this machine only)")
+    parser.add_argument(
+        "--out", help="the output folder of a search (its study.journal), instead of --storage"
+    )
+    parser.add_argument(
+        "--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)"
+    )
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,17 +52,27 @@ def run(args: argparse.Namespace) -> int:
         address_family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
 
     try:
-        server = make_server(args.host, args.port, optuna_dashboard.wsgi(opened.storage),
-                             server_class=Server, handler_class=Handler)
+        server = make_server(
+            args.host,
+            args.port,
+            optuna_dashboard.wsgi(opened.storage),
+            server_class=Server,
+            handler_class=Handler,
+        )
     except OSError as exc:
-        raise ConfigError(f"--port {args.port}: cannot listen on {args.host}: {exc.strerror}") from None
+        raise ConfigError(
+            f"--port {args.port}: cannot listen on {args.host}: {exc.strerror}"
+        ) from None
     host = f"[{args.host}]" if ":" in args.host else args.host
     url = f"http://{host}:{server.server_port}/dashboard/"
     if study is not None:
         url += f"studies/{opened.storage.get_study_id_from_name(study.study_name)}"
     print(f"optuna-dashboard for {opened.url} at {url}", flush=True)
     if args.host not in LOOPBACK:
-        print("note: anyone who can reach this address can read and change the studies", file=sys.stderr)
+        print(
+            "note: anyone who can reach this address can read and change the studies",
+            file=sys.stderr,
+        )
     print("press Ctrl-C to stop", flush=True)
     try:
         server.serve_forever()

@@ -65,8 +65,11 @@ def print_export(out: Any, added: dict[str, Any]) -> None:
     )
     print(
         f"exported trial {export['trial']} ({how}) to {out}/: {export['model']}, "
-        f"{export['saved_model']}/, model_card.json, model_card.md"
+        + (f"{export['saved_model']}/, " if export.get("saved_model") else "")
+        + "model_card.json, model_card.md"
     )
+    if export.get("generator"):
+        print(f"generator: {export['generator']} (sample with: autodl generate --model {out})")
     if export.get("note"):
         print(f"note: {export['note']}")
     test = added.get("test_metrics")

@@ -15,9 +15,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from autodl.cli._study import add_storage_arguments
 
     add_storage_arguments(parser)
-    parser.add_argument("--out", help="the output folder of a search (its study.journal), instead of --storage")
-    parser.add_argument("--top", type=int, metavar="K", help=f"show the K best trials (table default {TABLE_ROWS}, "
-                        "csv/json default all)")
+    parser.add_argument(
+        "--out", help="the output folder of a search (its study.journal), instead of --storage"
+    )
+    parser.add_argument(
+        "--top",
+        type=int,
+        metavar="K",
+        help=f"show the K best trials (table default {TABLE_ROWS}, csv/json default all)",
+    )
     parser.add_argument("--format", default="table", help="table, csv or json (default table)")
 
 

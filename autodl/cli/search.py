@@ -9,11 +9,14 @@ import sys
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     space = parser.add_argument_group("what to search")
-    space.add_argument("--space", required=True, help="space file (.py) or built-in name: mlp, cnn, rnn")
+    space.add_argument("--space", required=True, help="space file (.py) or built-in name: mlp, cnn, rnn, "
+                       "autoencoder, vae, textgen")
     space.add_argument("--data", help="builtin:NAME, FILE.npz, FILE.csv, FILE.parquet or an image folder "
                        "(default: the space's default_data)")
-    space.add_argument("--target", help="target column of a CSV/Parquet file")
-    space.add_argument("--task", help="binary, multiclass, classification or regression (default: inferred)")
+    space.add_argument("--target", help="target column of a CSV/Parquet file (optional for generation: "
+                       "it only colours plots)")
+    space.add_argument("--task", help="binary, multiclass, classification, regression or generation "
+                       "(default: inferred; generation when the space's family is generative)")
     space.add_argument("--objective", help="metric to optimise, NAME[:min|max], e.g. val_auc or val_loss:min")
     space.add_argument("--val-size", type=float, default=0.2, help="validation fraction (default 0.2)")
     budget = parser.add_argument_group("budget")
@@ -134,7 +137,10 @@ def _dry_run(settings: object) -> int:
     from autodl.space import load_space
     from autodl.space._hypermodel import adapt
 
+    from autodl.study._generation import resolve_generation_task
+
     loaded = adapt(load_space(settings.space))  # type: ignore[attr-defined]
+    settings = resolve_generation_task(settings, loaded.space)
     print(f"space {loaded.path}")
     space = loaded.space
     for row in space.describe():

@@ -14,7 +14,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from autodl.cli._study import add_storage_arguments
 
     add_storage_arguments(parser, study_name=False)
-    parser.add_argument("--out", help="the output folder of a search (its study.journal), instead of --storage")
+    parser.add_argument(
+        "--out", help="the output folder of a search (its study.journal), instead of --storage"
+    )
     parser.add_argument("--format", default="table", help="table, csv or json (default table)")
 
 
@@ -25,7 +27,10 @@ def study_rows(storage: Any) -> list[dict[str, Any]]:
     from autodl.results import state_counts
 
     rows = []
-    for summary in sorted(optuna.get_all_study_summaries(storage, include_best_trial=True), key=lambda s: s.study_name):
+    for summary in sorted(
+        optuna.get_all_study_summaries(storage, include_best_trial=True),
+        key=lambda s: s.study_name,
+    ):
         study = optuna.load_study(study_name=summary.study_name, storage=storage)
         best = summary.best_trial
         rows.append(
@@ -74,15 +79,38 @@ def run(args: argparse.Namespace) -> int:
     from rich.text import Text
 
     table = Table(title=Text(f"studies in {opened.url}"), title_justify="left")
-    columns = ["study", "direction", "metric", "complete", "pruned", "failed", "running", "best", "started"]
+    columns = [
+        "study",
+        "direction",
+        "metric",
+        "complete",
+        "pruned",
+        "failed",
+        "running",
+        "best",
+        "started",
+    ]
     for column in columns:
-        table.add_column(column, justify="right" if column in ("complete", "pruned", "failed", "running", "best")
-                         else "left")
+        table.add_column(
+            column,
+            justify="right"
+            if column in ("complete", "pruned", "failed", "running", "best")
+            else "left",
+        )
     for row in rows:
-        best = "-" if row["best_value"] is None else f"{row['best_value']:.4g} (#{row['best_trial']})"
+        best = (
+            "-" if row["best_value"] is None else f"{row['best_value']:.4g} (#{row['best_trial']})"
+        )
         cells = [
-            row["study_name"], row["direction"], str(row["metric"]), str(row["complete"]), str(row["pruned"]),
-            str(row["failed"]), str(row["running"] + row.get("waiting", 0)), best, row["started"] or "-",
+            row["study_name"],
+            row["direction"],
+            str(row["metric"]),
+            str(row["complete"]),
+            str(row["pruned"]),
+            str(row["failed"]),
+            str(row["running"] + row.get("waiting", 0)),
+            best,
+            row["started"] or "-",
         ]
         table.add_row(*(Text(cell) for cell in cells))  # Text: a name like "[red]" is not markup
     Console(width=None if sys.stdout.isatty() else 200).print(table)

@@ -37,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from autodl.exceptions import ConfigError, SearchAborted
     from autodl.study import _workers as workers
 
+    started = time.time()
     stop = workers.GracefulStop().install()
     workers.die_with_parent()
     storage = args.storage or os.environ.get(workers.STORAGE_ENV)
@@ -51,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         args.study_name,
         data=args.data,
         out=args.out,
-        timeout=_timeout(args.timeout),
+        timeout=args.timeout,
         settings=json.loads(local) if local else None,
     )
     settings = context.settings
@@ -81,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
         worker_index=args.worker_index,
         threads=int(threads) if threads else None,
         write_files=not args.no_outputs,
+        deadline=_deadline(started, args.timeout),
     )
     if progress is not None:
         progress.__exit__(None, None, None)
@@ -98,15 +100,15 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _timeout(flag: float | None) -> float | None:
-    """--timeout, or what is left of a parent's deadline (its workers start seconds later)."""
+def _deadline(started: float, timeout: float | None) -> float | None:
+    """When to start no more trials: --timeout from the start of this command, or the
+    deadline of the parent that started this worker (it counts from its own start)."""
     from autodl.study._workers import DEADLINE_ENV
 
-    deadline = os.environ.get(DEADLINE_ENV)
-    left = max(0.001, float(deadline) - time.time()) if deadline else None
-    if flag is None:
-        return left
-    return min(flag, left) if left is not None else flag
+    ends = [started + timeout] if timeout else []
+    if os.environ.get(DEADLINE_ENV):
+        ends.append(float(os.environ[DEADLINE_ENV]))
+    return min(ends) if ends else None
 
 
 def _run_local_workers(context: object, stop: object, *, quiet: bool) -> int:

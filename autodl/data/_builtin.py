@@ -1,5 +1,6 @@
-"""`builtin:NAME`: the small datasets bundled with scikit-learn, and two generated here
-(a text and a sequence task for the RNN family). Nothing is downloaded."""
+"""`builtin:NAME`: the small datasets bundled with scikit-learn, and three generated here
+(a text and a sequence task for the RNN family, and rhymes for text generation).
+Nothing is downloaded."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ _BUILTINS: dict[str, tuple[str, str]] = {
     "diabetes": ("load_diabetes", "regression"),
     "reviews": ("generated", "classification"),
     "waves": ("generated", "classification"),
+    "rhymes": ("generated", "generation"),
 }
 
 
@@ -32,6 +34,8 @@ def load_builtin(name: str, source: str) -> RawData:
         return _reviews()
     if name == "waves":
         return _waves()
+    if name == "rhymes":
+        return _rhymes()
     from sklearn import datasets
 
     loader, task = _BUILTINS[name]
@@ -113,4 +117,50 @@ def _waves(n: int = 600, steps: int = 40, seed: int = 7) -> RawData:
         target_label="shape",
         default_task="classification",
         label_names=("sine", "square", "sawtooth"),
+    )
+
+
+# Rhyme families: words spelled alike at the end, so a character model can learn the rhyme.
+_RHYME_WORDS = {
+    "at": ("cat", "hat", "mat", "bat", "rat", "flat"),
+    "ight": ("night", "light", "bright", "sight", "flight", "height"),
+    "ay": ("day", "play", "way", "hay", "bay", "clay"),
+    "ing": ("king", "ring", "spring", "wing", "swing", "string"),
+    "ee": ("tree", "bee", "sea", "free", "knee", "three"),
+    "un": ("sun", "run", "fun", "bun", "spun", "one"),
+}
+_RHYME_ANIMALS = ("cat", "dog", "mouse", "owl", "fox", "hen", "frog", "duck")
+_RHYME_ADJECTIVES = ("little", "old", "happy", "sleepy", "tiny", "clever", "silly")
+_RHYME_VERBS = ("sat", "ran", "sang", "danced", "slept", "looked", "jumped")
+_RHYME_PLACES = ("on the", "by the", "under the", "over the", "near the", "with the")
+
+
+def _rhymes(n: int = 600, seed: int = 7) -> RawData:
+    """Two-line nursery rhymes whose lines end in the same rhyme; the label is the rhyme."""
+    rng = np.random.default_rng(seed)
+    families = tuple(_RHYME_WORDS)
+
+    def pick(words: tuple[str, ...]) -> str:
+        return words[int(rng.integers(len(words)))]
+
+    texts, labels = [], []
+    for _ in range(n):
+        family = int(rng.integers(len(families)))
+        ends = _RHYME_WORDS[families[family]]
+        lines = [
+            f"the {pick(_RHYME_ADJECTIVES)} {pick(_RHYME_ANIMALS)} {pick(_RHYME_VERBS)} "
+            f"{pick(_RHYME_PLACES)} {pick(ends)}"
+            for _ in range(2)
+        ]
+        texts.append(f"{lines[0]},\n{lines[1]}.")
+        labels.append(family)
+    return RawData(
+        name="rhymes",
+        input_kind="text",
+        x=np.asarray(texts, dtype=object),
+        y=np.asarray(labels),
+        target_label="rhyme",
+        default_task="generation",
+        label_names=tuple(f"-{f}" for f in families),
+        text_column="text",
     )

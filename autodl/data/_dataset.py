@@ -7,8 +7,11 @@ from typing import Any
 
 import numpy as np
 
-DATA_KINDS: tuple[str, ...] = ("tabular", "sequence", "image", "table", "text")
-TASKS: tuple[str, ...] = ("binary", "multiclass", "regression")
+# "tokens": integer ids, shape (n, steps), for next-token generation of npz sequences.
+DATA_KINDS: tuple[str, ...] = ("tabular", "sequence", "image", "table", "text", "tokens")
+# "generation": the data itself is modelled; labels, where there are any, only colour plots
+# (then ``y`` holds class indices; without labels ``y`` is -1 everywhere).
+TASKS: tuple[str, ...] = ("binary", "multiclass", "regression", "generation")
 
 # "table" data keep one array per column so numeric and string columns keep their own dtype.
 Features = np.ndarray | dict[str, np.ndarray]
@@ -76,6 +79,8 @@ class Dataset:
         if self.y_test is not None:
             sizes += f" / {self.n_test} test"
         target = "regression" if self.task == "regression" else f"{self.n_classes} classes"
+        if self.task == "generation":
+            target = "generation" + (f" ({self.n_classes} label classes)" if self.n_classes else "")
         return f"{self.name}: {sizes}, {self._describe_inputs()}, {target}"
 
     def _describe_inputs(self) -> str:
@@ -84,6 +89,8 @@ class Dataset:
             return f"{shape[0]} features"
         if self.input_kind == "sequence":
             return f"{shape[0]}x{shape[1]} sequences"
+        if self.input_kind == "tokens":
+            return f"{shape[0]}-step token sequences"
         if self.input_kind == "image":
             return f"{'x'.join(map(str, shape))} images"
         if self.input_kind == "table":
@@ -125,7 +132,7 @@ class RawData:
     name: str
     input_kind: str
     x: Features
-    y: np.ndarray
+    y: np.ndarray | None  # None: no labels (only task "generation" accepts that)
     target_label: str
     x_val: Features | None = None
     y_val: np.ndarray | None = None

@@ -54,11 +54,17 @@ def _image_files(folder: Path) -> list[Path]:
     )
 
 
-def load_image_folder(folder: Path, source: str, image_size: tuple[int, int] | None) -> RawData:
+def load_image_folder(
+    folder: Path, source: str, image_size: tuple[int, int] | None, *, task: str | None = None
+) -> RawData:
     from PIL import Image
 
     class_dirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if len(class_dirs) < 2:
+    # Generation needs no classes: a folder of images alone is enough (labels only colour plots).
+    flat = task == "generation" and not class_dirs
+    if flat:
+        class_dirs = [folder]
+    elif len(class_dirs) < 2 and task != "generation":
         raise DataError(
             f"{source}: an image folder needs one subfolder per class (at least 2); "
             f"found {len(class_dirs)}"
@@ -80,11 +86,12 @@ def load_image_folder(folder: Path, source: str, image_size: tuple[int, int] | N
 
     suffixes = ", ".join(s.lstrip(".") for s in IMAGE_SUFFIXES)
     if tried == 0:
-        raise DataError(f"{source}: no image files ({suffixes}) in its class subfolders")
+        where = "in it" if flat else "in its class subfolders"
+        raise DataError(f"{source}: no image files ({suffixes}) {where}")
     if not images:
         raise DataError(f"{source}: no readable images (tried {tried} files)")
     n_classes = len(set(labels))
-    if n_classes < 2:
+    if n_classes < 2 and task != "generation":
         raise DataError(
             f"{source}: only class '{labels[0]}' has readable images; need at least 2 classes"
         )
@@ -116,7 +123,7 @@ def load_image_folder(folder: Path, source: str, image_size: tuple[int, int] | N
         name=folder.resolve().name,
         input_kind="image",
         x=x,
-        y=np.array(labels, dtype=object),
+        y=None if flat else np.array(labels, dtype=object),
         target_label="the class label (folder name)",
         notes=notes,
     )

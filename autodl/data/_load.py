@@ -9,6 +9,7 @@ from pathlib import Path
 
 from autodl.data._builtin import builtin_names, load_builtin
 from autodl.data._dataset import Dataset, RawData
+from autodl.data._generation import assemble_generation
 from autodl.data._images import check_image_size, load_image_folder
 from autodl.data._npz import load_npz
 from autodl.data._split import MIN_ROWS, check_size, split_indices, take
@@ -60,7 +61,7 @@ def load_data(
     size = check_image_size(image_size)
     _logger.debug("loading %s (family hint %s)", source_text, family_hint)
 
-    raw = _read_source(source_text, target, size)
+    raw = _read_source(source_text, target, size, task)
     if target is not None and not _is_table_file(source_text):
         raw.notes.append(f"ignored target '{target}': only CSV/Parquet data have named columns")
     dataset = _assemble(
@@ -77,20 +78,22 @@ def _is_table_file(source: str) -> bool:
     )
 
 
-def _read_source(source: str, target: str | None, image_size: tuple[int, int] | None) -> RawData:
+def _read_source(
+    source: str, target: str | None, image_size: tuple[int, int] | None, task: str | None = None
+) -> RawData:
     if source.startswith(BUILTIN_PREFIX):
         return load_builtin(source[len(BUILTIN_PREFIX) :], source)
     path = Path(source).expanduser()
     if path.is_dir():
-        return load_image_folder(path, source, image_size)
+        return load_image_folder(path, source, image_size, task=task)
     if not path.exists():
         hint = f" (did you mean '{BUILTIN_PREFIX}{source}'?)" if source in builtin_names() else ""
         raise DataError(f"{source}: file not found{hint}")
     suffix = path.suffix.lower()
     if suffix == ".npz":
-        return load_npz(path, source)
+        return load_npz(path, source, task=task)
     if suffix == ".csv" or suffix in PARQUET_SUFFIXES:
-        return load_table(path, source, target)
+        return load_table(path, source, target, task=task)
     raise DataError(f"{source}: unsupported data source '{suffix or path.name}'; {_SOURCE_HELP}")
 
 
@@ -103,6 +106,12 @@ def _assemble(
     test_size: float | int | None,
     seed: int,
 ) -> Dataset:
+    if (task or raw.default_task) == "generation":
+        return assemble_generation(
+            raw, source, val_size=val_size, test_size=test_size, seed=seed
+        )
+    if raw.y is None:
+        raise DataError(f"{source}: has no labels; only task 'generation' works without them")
     ys = [raw.y] + [y for y in (raw.y_val, raw.y_test) if y is not None]
     n_total = sum(len(y) for y in ys)
     if n_total < MIN_ROWS:

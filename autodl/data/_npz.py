@@ -28,7 +28,9 @@ def _first_line(exc: BaseException, limit: int = 120) -> str:
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
-def _read_arrays(path: Path, source: str) -> dict[str, np.ndarray]:
+def _read_arrays(
+    path: Path, source: str, required: tuple[str, ...] = ("x", "y")
+) -> dict[str, np.ndarray]:
     try:
         archive = np.load(path, allow_pickle=False)
     except _READ_ERRORS as exc:
@@ -40,12 +42,12 @@ def _read_arrays(path: Path, source: str) -> dict[str, np.ndarray]:
         )
     with archive:
         keys = list(archive.files)
-        for required in ("x", "y"):
-            if required not in keys:
+        for name in required:
+            if name not in keys:
                 found = ", ".join(keys) if keys else "none"
                 raise DataError(
-                    f"{source}: missing array '{required}'; arrays found: {found}"
-                    f"{closest(required, keys)}"
+                    f"{source}: missing array '{name}'; arrays found: {found}"
+                    f"{closest(name, keys)}"
                 )
         ignored = [k for k in keys if k not in _KNOWN]
         if ignored:
@@ -124,7 +126,9 @@ def _is_one_hot(y: np.ndarray) -> bool:
     return bool(np.isin(y, (0, 1)).all() and (y.sum(axis=1) == 1).all())
 
 
-def load_npz(path: Path, source: str) -> RawData:
+def load_npz(path: Path, source: str, *, task: str | None = None) -> RawData:
+    if task == "generation":
+        return _load_for_generation(path, source)
     arrays = _read_arrays(path, source)
     for x_key, y_key in _PAIRS:
         if (x_key in arrays) != (y_key in arrays):
@@ -154,3 +158,53 @@ def load_npz(path: Path, source: str) -> RawData:
         feature_names=tuple(f"x{i}" for i in range(x.shape[1])) if x.ndim == 2 else (),
         notes=notes,
     )
+
+
+def _load_for_generation(path: Path, source: str) -> RawData:
+    """Labels optional; 2-D integer x are token sequences (n, steps) for next-token models."""
+    arrays = _read_arrays(path, source, required=("x",))
+    notes: list[str] = []
+    raw_x = arrays["x"]
+    tokens = raw_x.ndim == 2 and raw_x.dtype.kind in "biu"
+    splits: dict[str, np.ndarray] = {}
+    for x_key, y_key in (("x", "y"), *_PAIRS):
+        if x_key not in arrays:
+            if y_key in arrays:
+                raise DataError(f"{source}: has array '{y_key}' but no '{x_key}'")
+            continue
+        if tokens:
+            splits[x_key] = _check_tokens(source, x_key, arrays[x_key], arrays["x"])
+        else:
+            splits[x_key] = _check_x(source, x_key, arrays[x_key], splits.get("x"))
+        if y_key in arrays:
+            splits[y_key] = _check_y(
+                source, y_key, arrays[y_key], x_key, len(splits[x_key]), notes
+            )
+    x = splits["x"]
+    kind = "tokens" if tokens else _KINDS_BY_NDIM[x.ndim]
+    return RawData(
+        name=path.stem,
+        input_kind=kind,
+        x=x,
+        y=splits.get("y"),
+        target_label="array 'y'",
+        x_val=splits.get("x_val"),
+        y_val=splits.get("y_val"),
+        x_test=splits.get("x_test"),
+        y_test=splits.get("y_test"),
+        feature_names=tuple(f"x{i}" for i in range(x.shape[1])) if kind == "tabular" else (),
+        notes=notes,
+    )
+
+
+def _check_tokens(source: str, key: str, x: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    if x.ndim != 2 or x.dtype.kind not in "biu":
+        raise DataError(
+            f"{source}: array '{key}' must be 2-D integer token ids like 'x'; "
+            f"got dtype {x.dtype}, shape {x.shape}"
+        )
+    if x.shape[1] != reference.shape[1]:
+        raise DataError(f"{source}: array '{key}' has {x.shape[1]} steps but 'x' has {reference.shape[1]}")
+    if x.shape[1] < 2:
+        raise DataError(f"{source}: array '{key}' needs at least 2 steps per row; got {x.shape[1]}")
+    return x.astype(np.int64, copy=False)

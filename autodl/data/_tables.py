@@ -101,11 +101,15 @@ def _looks_like_text(values: np.ndarray) -> bool:
     return float(np.mean([len(v.split()) for v in present])) >= _MIN_MEAN_TOKENS_FOR_TEXT
 
 
-def load_table(path: Path, source: str, target: str | None) -> RawData:
+def load_table(
+    path: Path, source: str, target: str | None, *, task: str | None = None
+) -> RawData:
     frame = _read_frame(path, source)
     frame.columns = [str(c) for c in frame.columns]
     columns = list(frame.columns)
     listed = ", ".join(columns)
+    if task == "generation":
+        return _table_for_generation(frame, path, source, target)
     if target is None:
         raise DataError(
             f"{source}: --target is required for CSV/Parquet data; columns are: {listed}"
@@ -179,5 +183,62 @@ def load_table(path: Path, source: str, target: str | None) -> RawData:
         target_label=target_label,
         feature_names=tuple(features),
         categorical=tuple(name for name in features if name in categorical),
+        notes=notes,
+    )
+
+
+def _table_for_generation(
+    frame: pd.DataFrame, path: Path, source: str, target: str | None
+) -> RawData:
+    """Generation needs no target: a text column to model, or numeric rows to encode.
+
+    A `--target` column, if given, is kept only to colour plots.
+    """
+    columns = list(frame.columns)
+    listed = ", ".join(columns)
+    if target is not None and target not in columns:
+        raise DataError(
+            f"{source}: target column '{target}' not found; columns are: {listed}"
+            f"{_closest_column(target, columns)}"
+        )
+    features = [c for c in columns if c != target]
+    if not features:
+        raise DataError(f"{source}: no columns to generate besides the target '{target}'")
+    y = None if target is None else _target_values(frame[target])
+    target_label = f"target '{target}'" if target else "labels"
+    notes: list[str] = []
+    strings = [c for c in features if not _is_numeric(frame[c])]
+    texts = [c for c in strings if _looks_like_text(_strings(frame[c]))]
+    if not texts and strings == features and len(strings) == 1:
+        texts = strings  # one column of words (names, say): character-level text all the same
+    if texts:
+        if len(features) > 1:
+            notes.append(f"generating text column '{texts[0]}'; other columns are not used")
+        return RawData(
+            name=path.stem,
+            input_kind="text",
+            x=_strings(frame[texts[0]]),
+            y=y,
+            target_label=target_label,
+            text_column=texts[0],
+            notes=notes,
+        )
+    if strings:
+        raise DataError(
+            f"{source}: generation needs a text column (a few words per row) or numeric "
+            f"columns; '{strings[0]}' holds short strings (pass it as --target to colour by it)"
+        )
+    values = np.column_stack(
+        [frame[c].to_numpy(dtype=np.float64, na_value=np.nan) for c in features]
+    ).astype(np.float32)
+    if not np.isfinite(values).all():
+        raise DataError(f"{source}: numeric columns for generation must have no missing values")
+    return RawData(
+        name=path.stem,
+        input_kind="tabular",
+        x=values,
+        y=y,
+        target_label=target_label,
+        feature_names=tuple(features),
         notes=notes,
     )

@@ -6,7 +6,9 @@ import numpy as np
 
 from autodl.exceptions import DataError, one_of
 
-TASK_CHOICES: tuple[str, ...] = ("binary", "multiclass", "regression", "classification")
+TASK_CHOICES: tuple[str, ...] = (
+    "binary", "multiclass", "regression", "classification", "generation"
+)
 
 # An integer target with many distinct values is a count or a score, not a label.
 _MAX_CLASSES_FOR_INTEGERS = 20

@@ -146,6 +146,8 @@ def card_markdown(card: dict[str, Any]) -> str:
             f"Text column `{spec['text_column']}` (strings); vocabulary size "
             f"{_value(spec.get('vocabulary_size'))}."
         )
+    elif spec.get("description"):  # e.g. a generative model's token ids
+        lines.append(spec["description"])
     else:
         shape = "x".join(map(str, spec["shape"]))
         lines.append(f"{kind} input `x`, float32, shape {shape} per sample.")
@@ -154,6 +156,10 @@ def card_markdown(card: dict[str, Any]) -> str:
         if "value_range" in spec:
             low, high = spec["value_range"]
             lines.append(f"Training values range from {_value(low)} to {_value(high)}.")
+    if card.get("generation"):
+        from autodl.export._generative import generation_markdown
+
+        lines += generation_markdown(card)
     lines += ["", "## Scores", ""]
     table = _metrics_table(
         {"validation": card.get("validation_metrics"), "test": card.get("test_metrics")}

@@ -65,6 +65,11 @@ def predict_file(
 
     model_file, card_file = resolve_model(model_path)
     card = read_model_card(card_file)
+    if card.get("task") == "generation":
+        raise DataError(
+            f"--model {model_path}: a generative model predicts no target; "
+            "sample from it with autodl generate"
+        )
     prepared = read_prediction_input(str(data), card)
     import keras
 

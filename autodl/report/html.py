@@ -18,6 +18,7 @@ import json
 import logging
 import math
 import os
+import re
 import shlex
 import time
 from collections.abc import Sequence
@@ -39,8 +40,19 @@ MAX_EPOCHS_PER_CURVE = 200  # learning-curve points per trial; longer curves are
 MAX_CURVE_POINTS = 60_000  # all learning curves together
 MAX_SCATTER_POINTS = 2_000  # predicted-vs-true points
 MAX_CONDITIONAL_GROUPS = 5  # extra fANOVA fits for conditional parameters
-STATE_COLORS = {"COMPLETE": "#1f77b4", "PRUNED": "#9e9e9e", "FAIL": "#d62728", "RUNNING": "#2ca02c"}
-_JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+STATE_COLORS = {
+    "COMPLETE": "#1f77b4",
+    "PRUNED": "#9e9e9e",
+    "FAIL": "#d62728",
+    "RUNNING": "#2ca02c",
+}
+_JSON_ESCAPES = {
+    "<": "\\u003c",
+    ">": "\\u003e",
+    "&": "\\u0026",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
+}
 
 
 def write_report(
@@ -136,7 +148,20 @@ def render_report(
             notes=["The layer summary and the validation plot are added when the search ends."],
         )
     if model_section.figure is not None:
-        add("fig-best-model", model_section.figure, height=max(380, 30 * model_section.n_classes + 200))
+        add(
+            "fig-best-model",
+            model_section.figure,
+            height=max(380, 30 * model_section.n_classes + 200),
+        )
+    generation = None
+    if best_model and facts.attrs.get("task") == "generation":  # samples of the best model
+        from autodl.report._generation import generation_section
+
+        generation = generation_section(
+            facts.best, out_dir, dataset, model, reload_data=lambda: _reload_dataset(facts)
+        )
+        for fig_id, fig in generation.figures:
+            add(fig_id, fig)
 
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("autodl.report", "templates"),
@@ -149,7 +174,7 @@ def render_report(
         title=f"autodl report: {study.study_name}",
         study_name=study.study_name,
         generated=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %Z"),
-        summary=_summary_rows(study, facts, wall_seconds, storage),
+        summary=_summary_rows(study, facts, wall_seconds, storage) + _export_rows(out_dir),
         best=_best_section(facts),
         reproduce=_reproduce(study, facts, command),
         leaderboard=_leaderboard_rows(study),
@@ -160,11 +185,14 @@ def render_report(
         parallel="fig-parallel" if parallel is not None else None,
         slices="fig-slice" if slices is not None else None,
         best_model=model_section,
+        generation=generation,
         failures=_failures(facts),
         figures=figures,
-        plotly_js=Markup(plotly.offline.get_plotlyjs()),
+        plotly_js=Markup(_inert_script(plotly.offline.get_plotlyjs())),
     )
-    _logger.debug("rendered report of %s in %.2fs", study.study_name, time.perf_counter() - started)
+    _logger.debug(
+        "rendered report of %s in %.2fs", study.study_name, time.perf_counter() - started
+    )
     return page
 
 
@@ -255,6 +283,32 @@ def _wall_seconds(trials: Sequence[Any]) -> float | None:
 
 
 # -------------------------------------------------------------------------- summary
+def _export_rows(out_dir: Path | None) -> list[tuple[str, str]]:
+    """The one test score and the ensemble's validation score, once the export has run."""
+    import json
+
+    try:
+        summary = json.loads((Path(out_dir) / "summary.json").read_text()) if out_dir else {}
+    except (OSError, ValueError):
+        return []
+    rows = []
+    test = summary.get("test_metrics")
+    if isinstance(test, dict) and test:
+        scores = ", ".join(f"{k} {_number(v)}" for k, v in test.items() if not isinstance(v, (dict, list)))
+        rows.append(("test score (held-out split, used once)", scores))
+    ensemble = summary.get("ensemble")
+    if isinstance(ensemble, dict) and ensemble.get("value") is not None:
+        members = ", ".join(str(m) for m in ensemble.get("members", []))
+        rows.append(
+            (
+                "ensemble",
+                f"validation {_number(ensemble['value'])} averaging trials {members}; "
+                f"best single model {_number(ensemble.get('best_single_value'))}",
+            )
+        )
+    return rows
+
+
 def _summary_rows(
     study: Any, facts: _StudyFacts, wall_seconds: float | None, storage: str | None
 ) -> list[tuple[str, str]]:
@@ -270,14 +324,20 @@ def _summary_rows(
     data = attrs.get("data_description") or attrs.get("data")
     if data:
         source = attrs.get("data")
-        rows.append(("data", f"{data} (from {source})" if source and source not in data else str(data)))
+        rows.append(
+            ("data", f"{data} (from {source})" if source and source not in data else str(data))
+        )
     direction = "higher is better" if facts.maximize else "lower is better"
     rows.append(("metric", f"{facts.metric} ({direction})"))
     if facts.best is not None:
         rows.append(("best value", f"{_number(facts.best.value)} (trial {facts.best.number})"))
     else:
         rows.append(("best value", "no complete trial yet"))
-    parts = [f"{counts['complete']} complete", f"{counts['pruned']} pruned", f"{counts['failed']} failed"]
+    parts = [
+        f"{counts['complete']} complete",
+        f"{counts['pruned']} pruned",
+        f"{counts['failed']} failed",
+    ]
     parts += [f"{counts[k]} {k}" for k in ("running", "waiting") if counts.get(k)]
     rows.append(("trials", ", ".join(parts)))
     if wall_seconds is not None:
@@ -377,7 +437,9 @@ def _reproduce(study: Any, facts: _StudyFacts, command: str | None) -> dict[str,
             f"                 test_size={settings.get('test_size')!r}, seed={int(seed or 0)!r})",
         ]
         if seed is not None:
-            lines.append(f"keras.utils.set_random_seed({int(seed) + best.number})  # as trial {best.number} ran")
+            lines.append(
+                f"keras.utils.set_random_seed({int(seed) + best.number})  # as trial {best.number} ran"
+            )
         direction = "maximize" if facts.maximize else "minimize"
         lines += [
             f"objective = Objective({facts.metric!r}, {direction!r})",
@@ -387,7 +449,11 @@ def _reproduce(study: Any, facts: _StudyFacts, command: str | None) -> dict[str,
             "EOF",
         ]
         snippet = "\n".join(lines)
-    return {"command": study_command, "snippet": snippet, "seeded": settings.get("seed") is not None}
+    return {
+        "command": study_command,
+        "snippet": snippet,
+        "seeded": settings.get("seed") is not None,
+    }
 
 
 # ---------------------------------------------------------------------- leaderboard
@@ -412,7 +478,11 @@ def _leaderboard_rows(study: Any) -> dict[str, Any]:
         cells = []
         for column, value in zip(columns, record, strict=True):
             shown = _cell(column, value)
-            sort = "" if _missing(value) else (repr(float(value)) if _is_number(value) else str(value))
+            sort = (
+                ""
+                if _missing(value)
+                else (repr(float(value)) if _is_number(value) else str(value))
+            )
             if column == "state":  # sorts as the ranking does: complete, pruned, running, failed
                 sort = f"{STATE_ORDER.get(str(value), 9)} {str(value).lower()}"
             cells.append((shown, sort))
@@ -461,7 +531,9 @@ def _history_figure(facts: _StudyFacts, *, by_time: bool) -> Any:
 
     def xs(trials: list[Any]) -> list[Any]:
         if by_time:
-            return [t.datetime_complete.isoformat() if t.datetime_complete else None for t in trials]
+            return [
+                t.datetime_complete.isoformat() if t.datetime_complete else None for t in trials
+            ]
         return [t.number for t in trials]
 
     fig = go.Figure()
@@ -476,7 +548,9 @@ def _history_figure(facts: _StudyFacts, *, by_time: bool) -> Any:
                     name=label,
                     marker={"color": STATE_COLORS[state], "size": 7 if state == "COMPLETE" else 5},
                     customdata=[t.number for t in group],
-                    hovertemplate="trial %{customdata}<br>%{y:.5g}<extra>" + label.split()[0] + "</extra>",
+                    hovertemplate="trial %{customdata}<br>%{y:.5g}<extra>"
+                    + label.split()[0]
+                    + "</extra>",
                 )
             )
     best_x, best_y, best = [], [], None
@@ -499,7 +573,9 @@ def _history_figure(facts: _StudyFacts, *, by_time: bool) -> Any:
             )
         )
     x_title = "time the trial finished" if by_time else "trial number"
-    return _layout(fig, f"{facts.metric} by {'time' if by_time else 'trial'}", x_title, facts.metric)
+    return _layout(
+        fig, f"{facts.metric} by {'time' if by_time else 'trial'}", x_title, facts.metric
+    )
 
 
 def _curves_figure(facts: _StudyFacts) -> Any:
@@ -539,7 +615,9 @@ def _curves_figure(facts: _StudyFacts) -> Any:
                     line=line,
                     customdata=ids,
                     connectgaps=False,
-                    hovertemplate="trial %{customdata}<br>epoch %{x}<br>%{y:.5g}<extra>" + label + "</extra>",
+                    hovertemplate="trial %{customdata}<br>epoch %{x}<br>%{y:.5g}<extra>"
+                    + label
+                    + "</extra>",
                 )
             )
     best = facts.best
@@ -605,7 +683,9 @@ def _importance(study: Any, facts: _StudyFacts) -> _Importance:
     for name in conditional:
         having = frozenset(t.number for t in complete if name in t.params)
         groups.setdefault(having, []).append(name)
-    for having, names in sorted(groups.items(), key=lambda kv: -len(kv[0]))[:MAX_CONDITIONAL_GROUPS]:
+    for having, names in sorted(groups.items(), key=lambda kv: -len(kv[0]))[
+        :MAX_CONDITIONAL_GROUPS
+    ]:
         if len(having) < 2:
             result.notes.append(
                 f"{', '.join(names)}: in {len(having)} complete trial(s), too few to judge."
@@ -659,7 +739,9 @@ def _importance(study: Any, facts: _StudyFacts) -> _Importance:
             "they apply, so their bars are not shares of the same total."
         )
     # main parameters on top (largest first), conditional ones below them
-    order = [f"{_label(n)} (in {extra[n][1]} trials)" for n in sorted(extra, key=lambda n: extra[n][0])]
+    order = [
+        f"{_label(n)} (in {extra[n][1]} trials)" for n in sorted(extra, key=lambda n: extra[n][0])
+    ]
     order += [_label(n) for n in sorted(main, key=lambda n: main[n])]
     fig.update_yaxes(categoryorder="array", categoryarray=order)
     _layout(fig, "hyperparameter importance (fANOVA)", "share of the variance of the value", "")
@@ -678,7 +760,9 @@ def _fanova(n_trials: int) -> Any:
 
 
 def _parallel_and_slices(study: Any, facts: _StudyFacts, ranking: list[str]) -> tuple[Any, Any]:
-    complete = [t for t in facts.by_state("COMPLETE") if t.value is not None and math.isfinite(t.value)]
+    complete = [
+        t for t in facts.by_state("COMPLETE") if t.value is not None and math.isfinite(t.value)
+    ]
     if len(complete) < 2:
         return None, None
     everywhere = set.intersection(*(set(t.params) for t in complete))
@@ -716,7 +800,9 @@ def _axis_values(trials: list[Any], name: str) -> tuple[list[float | None], Any]
     numbers = [float(v) for v in raw if v is not None]
     low = float(getattr(dist, "low", min(numbers)))
     high = float(getattr(dist, "high", max(numbers)))
-    return _scaled(raw, low, high, log=log, integer=isinstance(dist, optuna.distributions.IntDistribution))
+    return _scaled(
+        raw, low, high, log=log, integer=isinstance(dist, optuna.distributions.IntDistribution)
+    )
 
 
 def _scaled(
@@ -734,7 +820,7 @@ def _scaled(
     if log:
         decades = [d for d in range(math.ceil(lo), math.floor(hi) + 1)]
         marks = sorted({lo, hi, *decades})
-        return values, [((m - lo) / width, f"{10 ** m:.3g}") for m in marks]
+        return values, [((m - lo) / width, f"{10**m:.3g}") for m in marks]
     marks = [lo, (lo + hi) / 2, hi]
     text = [str(int(round(m))) if integer else f"{m:.3g}" for m in marks]
     return values, [((m - lo) / width, t) for m, t in zip(marks, text, strict=True)]
@@ -789,18 +875,43 @@ def _parallel_figure(trials: list[Any], params: list[str], facts: _StudyFacts) -
     for a, (_, ticks) in enumerate(axes):
         for position, text in ticks:
             annotations.append(
-                {"x": a, "y": position, "text": text, "showarrow": False, "xanchor": "right",
-                 "xshift": -4, "font": {"size": 10, "color": "#444"}}
+                {
+                    "x": a,
+                    "y": position,
+                    "text": text,
+                    "showarrow": False,
+                    "xanchor": "right",
+                    "xshift": -4,
+                    "font": {"size": 10, "color": "#444"},
+                }
             )
     fig.update_layout(
-        title={"text": f"parallel coordinates: {len(trials)} complete trials, top parameters", "x": 0.01},
+        title={
+            "text": f"parallel coordinates: {len(trials)} complete trials, top parameters",
+            "x": 0.01,
+        },
         template="plotly_white",
         margin={"l": 60, "r": 20, "t": 50, "b": 40},
-        xaxis={"tickvals": list(range(len(labels))), "ticktext": [_label(n) for n in labels],
-               "side": "top", "showgrid": False, "zeroline": False, "range": [-0.5, len(labels) - 0.7]},
+        xaxis={
+            "tickvals": list(range(len(labels))),
+            "ticktext": [_label(n) for n in labels],
+            "side": "top",
+            "showgrid": False,
+            "zeroline": False,
+            "range": [-0.5, len(labels) - 0.7],
+        },
         yaxis={"visible": False, "range": [-0.05, 1.05]},
-        shapes=[{"type": "line", "x0": a, "x1": a, "y0": 0, "y1": 1, "line": {"color": "#999", "width": 1}}
-                for a in range(len(labels))],
+        shapes=[
+            {
+                "type": "line",
+                "x0": a,
+                "x1": a,
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": "#999", "width": 1},
+            }
+            for a in range(len(labels))
+        ],
         annotations=annotations,
         legend={"title": {"text": _label(facts.metric)}, "orientation": "h", "y": -0.08},
         hovermode="closest",
@@ -850,7 +961,10 @@ def _slice_figure(trials: list[Any], params: list[str], facts: _StudyFacts) -> A
         fig.update_xaxes(row=1, col=col, **axis)
     fig.update_yaxes(title_text=_label(facts.metric), row=1, col=1)
     fig.update_layout(
-        title={"text": f"slice plots: {_label(facts.metric)} against the top parameters", "x": 0.01},
+        title={
+            "text": f"slice plots: {_label(facts.metric)} against the top parameters",
+            "x": 0.01,
+        },
         template="plotly_white",
         margin={"l": 60, "r": 20, "t": 50, "b": 50},
     )
@@ -861,7 +975,9 @@ def _slice_figure(trials: list[Any], params: list[str], facts: _StudyFacts) -> A
 @dataclass
 class _BestModel:
     trial: int | None = None
-    layers: list[tuple[str, str, str, str]] = field(default_factory=list)  # name, type, shape, params
+    layers: list[tuple[str, str, str, str]] = field(
+        default_factory=list
+    )  # name, type, shape, params
     trainable: int | None = None
     n_params: int | None = None
     figure: Any = None
@@ -889,13 +1005,17 @@ def _best_model_section(
             return _BestModel(
                 trial=best.number,
                 n_params=best.user_attrs.get("n_params"),
-                notes=[f"No {BEST_MODEL_FILE} next to this report: layer summary and validation plot left out."],
+                notes=[
+                    f"No {BEST_MODEL_FILE} next to this report: layer summary and validation plot left out."
+                ],
             )
         if record.get("study_name") not in (None, study.study_name):
             return _BestModel(
                 trial=best.number,
                 n_params=best.user_attrs.get("n_params"),
-                notes=[f"{BEST_MODEL_FILE} here belongs to study {record.get('study_name')!s}, not this one."],
+                notes=[
+                    f"{BEST_MODEL_FILE} here belongs to study {record.get('study_name')!s}, not this one."
+                ],
             )
         section_trial = int(record.get("trial", best.number))
         stat = path.stat()
@@ -910,7 +1030,9 @@ def _best_model_section(
 
             model = keras.saving.load_model(path)
         except Exception as exc:
-            return _BestModel(trial=section_trial, notes=[f"{BEST_MODEL_FILE} did not load: {_first_line(exc)}"])
+            return _BestModel(
+                trial=section_trial, notes=[f"{BEST_MODEL_FILE} did not load: {_first_line(exc)}"]
+            )
         section = _describe_model(model, section_trial, facts, dataset)
         _MODEL_CACHE.clear()
         _MODEL_CACHE[key] = section
@@ -941,6 +1063,8 @@ def _describe_model(model: Any, trial: int, facts: _StudyFacts, dataset: Any) ->
             f"The saved model is trial {trial}'s; the study's best is trial {facts.best.number} "
             "(its model was not saved here)."
         )
+    if facts.attrs.get("task") == "generation":
+        return section  # no labels to plot against: the generation section shows samples
     if dataset is None:
         dataset, note = _reload_dataset(facts)
         if dataset is None:
@@ -964,7 +1088,11 @@ def layer_summary(model: Any) -> list[tuple[str, str, str, str]]:
     for layer in model.layers:
         try:
             output = layer.output
-            shapes = [tuple(t.shape) for t in output] if isinstance(output, (list, tuple)) else [tuple(output.shape)]
+            shapes = (
+                [tuple(t.shape) for t in output]
+                if isinstance(output, (list, tuple))
+                else [tuple(output.shape)]
+            )
             shape = ", ".join(str(s) for s in shapes)
         except Exception:  # a layer used several times has no single output shape
             shape = "?"
@@ -993,7 +1121,10 @@ def _reload_dataset(facts: _StudyFacts) -> tuple[Any, str]:
             seed=int(settings.get("seed") or 0),
         )
     except Exception as exc:
-        return None, f"Could not reload the data ({source}): {_first_line(exc)}; validation plot left out."
+        return (
+            None,
+            f"Could not reload the data ({source}): {_first_line(exc)}; validation plot left out.",
+        )
     return data, ""
 
 
@@ -1003,7 +1134,9 @@ def _validation_figure(section: _BestModel, model: Any, data: Any) -> None:
 
     from autodl.builders import model_input
 
-    predictions = np.asarray(model.predict(model_input(data, data.x_val), verbose=0, batch_size=512))
+    predictions = np.asarray(
+        model.predict(model_input(data, data.x_val), verbose=0, batch_size=512)
+    )
     y_true = np.asarray(data.y_val)
     if data.task == "regression":
         y_pred = predictions.reshape(len(y_true), -1)[:, 0].astype("float64")
@@ -1026,8 +1159,12 @@ def _validation_figure(section: _BestModel, model: Any, data: Any) -> None:
                     hovertemplate="true %{x:.4g}<br>predicted %{y:.4g}<extra></extra>",
                 ),
                 go.Scatter(
-                    x=[low, high], y=[low, high], mode="lines", name="perfect",
-                    line={"color": "#888", "dash": "dash"}, hoverinfo="skip",
+                    x=[low, high],
+                    y=[low, high],
+                    mode="lines",
+                    name="perfect",
+                    line={"color": "#888", "dash": "dash"},
+                    hoverinfo="skip",
                 ),
             ]
         )
@@ -1041,7 +1178,12 @@ def _validation_figure(section: _BestModel, model: Any, data: Any) -> None:
     else:
         y_pred = predictions.argmax(axis=-1)
     y_true = y_true.astype("int64").reshape(-1)
-    names = [_label(n) for n in (data.class_names or [str(i) for i in range(int(max(y_true.max(), y_pred.max())) + 1)])]
+    names = [
+        _label(n)
+        for n in (
+            data.class_names or [str(i) for i in range(int(max(y_true.max(), y_pred.max())) + 1)]
+        )
+    ]
     k = len(names)
     matrix = np.zeros((k, k), dtype="int64")
     np.add.at(matrix, (y_true.clip(0, k - 1), y_pred.clip(0, k - 1)), 1)
@@ -1072,7 +1214,9 @@ def _failures(facts: _StudyFacts) -> list[dict[str, Any]]:
         groups.setdefault(reason, []).append(t.number)
     rows = []
     for reason, numbers in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
-        shown = ", ".join(map(str, numbers[:30])) + (f", … ({len(numbers) - 30} more)" if len(numbers) > 30 else "")
+        shown = ", ".join(map(str, numbers[:30])) + (
+            f", … ({len(numbers) - 30} more)" if len(numbers) > 30 else ""
+        )
         rows.append({"reason": reason, "count": len(numbers), "trials": shown})
     return rows
 
@@ -1085,6 +1229,12 @@ def _script_json(text: str) -> Any:
     for raw, escaped in _JSON_ESCAPES.items():
         text = text.replace(raw, escaped)
     return Markup(text)
+
+
+def _inert_script(code: str) -> str:
+    """Script text that cannot end its <script> element early (plotly.js has no such
+    sequence today; this keeps a future version from breaking the page)."""
+    return re.sub(r"</(script)", r"<\\/\1", code, flags=re.IGNORECASE).replace("<!--", "<\\!--")
 
 
 def _label(value: Any) -> str:

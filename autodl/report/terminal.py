@@ -19,7 +19,9 @@ from rich.text import Text
 class SearchProgress:
     """An Optuna callback that shows the study's progress; use as a context manager."""
 
-    def __init__(self, context: Any, *, console: Console | None = None, live: bool | None = None) -> None:
+    def __init__(
+        self, context: Any, *, console: Console | None = None, live: bool | None = None
+    ) -> None:
         self.context = context
         self.console = console or Console()
         self.live = sys.stdout.isatty() if live is None else live
@@ -41,7 +43,9 @@ class SearchProgress:
             markup=False,  # names and paths are the user's: "[x]" is not rich markup
         )
         if self.live:
-            self._live = Live(self._render(), console=self.console, refresh_per_second=2, transient=True)
+            self._live = Live(
+                self._render(), console=self.console, refresh_per_second=2, transient=True
+            )
             self._live.__enter__()
         return self
 
@@ -115,10 +119,16 @@ def leaderboard_table(study: Any, *, top: int = 10) -> Table:
         table.add_column(col, justify="right" if col not in ("state", "params") else "left")
     for _, row in frame.iterrows():
         shown = ", ".join(
-            f"{c.removeprefix('param_')}={_fmt(row[c])}" for c in params if row[c] == row[c] and row[c] is not None
+            f"{c.removeprefix('param_')}={_fmt(row[c])}"
+            for c in params
+            if row[c] == row[c] and row[c] is not None
         )
         if row["state"] == "FAIL" and row.get("fail_reason"):
-            shown = f"{shown}; failed: {row['fail_reason']}" if shown else f"failed: {row['fail_reason']}"
+            shown = (
+                f"{shown}; failed: {row['fail_reason']}"
+                if shown
+                else f"failed: {row['fail_reason']}"
+            )
         cells = [
             str(row["number"]),
             str(row["state"]).lower(),

@@ -6,7 +6,9 @@ always complete and `best_config.json` alone rebuilds the model.
 
 from __future__ import annotations
 
-FAMILIES = ("mlp", "cnn", "rnn")
+FAMILIES = ("mlp", "cnn", "rnn", "autoencoder", "vae", "textgen")
+# Families that model the data itself (task "generation"): no labels, no output head.
+GENERATIVE_FAMILIES = ("autoencoder", "vae", "textgen")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "selu", "gelu", "swish", "leaky_relu")
 INITIALIZERS = (
     "zeros",
@@ -26,6 +28,8 @@ SCALINGS = ("none", "standard", "minmax")
 OUTLIERS = ("none", "clip", "zscore")
 AUGMENTATIONS = ("none", "flip", "vflip", "rotate", "crop", "zoom")
 CELLS = ("simple", "lstm", "gru")
+# Generative bodies: dense or convolutional autoencoders; recurrent or causal-conv textgen.
+ARCHITECTURES = ("dense", "conv", "rnn")
 
 # key -> (default, allowed names or None for numbers/booleans)
 KEYS: dict[str, tuple[object, tuple[object, ...] | None]] = {
@@ -46,6 +50,14 @@ KEYS: dict[str, tuple[object, tuple[object, ...] | None]] = {
     "embedding_dim": (64, None),
     "max_tokens": (10000, None),
     "sequence_length": (64, None),
+    # generative families (autoencoder, vae, textgen)
+    "architecture": (None, ARCHITECTURES),  # None: dense for autoencoders, rnn for textgen
+    "latent_dim": (16, None),
+    "encoder_layers": (2, None),  # dense layers, or stride-2 conv blocks
+    "encoder_units": (128, None),  # first layer's units (halving), or first block's filters
+    "decoder_layers": (2, None),
+    "decoder_units": (128, None),
+    "kl_weight": (1.0, None),  # VAE: weight of the KL term in the training loss
     # head shared by CNN and RNN
     "dense_units": (64, None),
     # layers
@@ -90,6 +102,15 @@ FAMILY_KEYS: dict[str, tuple[str, ...]] = {
     "mlp": ("layers", "units"),
     "cnn": ("blocks", "filters", "kernel_size"),
     "rnn": ("cell", "rnn_layers", "rnn_units", "bidirectional"),
+    "autoencoder": (
+        "architecture", "latent_dim", "encoder_layers", "encoder_units", "decoder_layers",
+        "decoder_units",
+    ),
+    "vae": (
+        "architecture", "latent_dim", "encoder_layers", "encoder_units", "decoder_layers",
+        "decoder_units", "kl_weight",
+    ),
+    "textgen": ("architecture", "cell", "rnn_layers", "rnn_units", "blocks", "filters", "kernel_size"),
 }
 
 # Keys that only matter for one value of another key.
@@ -105,6 +126,13 @@ IMPLIED_CONDITIONS: dict[str, tuple[str, tuple[object, ...]]] = {
     "outlier_quantile": ("outliers", ("clip",)),
     "outlier_zscore": ("outliers", ("zscore",)),
     "augment_strength": ("augment", ("flip", "vflip", "rotate", "crop", "zoom")),
+    # textgen: recurrent keys for its rnn architecture, conv keys for its causal-conv one
+    "cell": ("architecture", ("rnn",)),
+    "rnn_layers": ("architecture", ("rnn",)),
+    "rnn_units": ("architecture", ("rnn",)),
+    "blocks": ("architecture", ("conv",)),
+    "filters": ("architecture", ("conv",)),
+    "kernel_size": ("architecture", ("conv",)),
 }
 
 # Numeric keys: (smallest allowed, largest allowed, must be an integer)
@@ -120,6 +148,12 @@ BOUNDS: dict[str, tuple[float, float, bool]] = {
     "max_tokens": (16, 1 << 22, True),
     "sequence_length": (2, 100000, True),
     "dense_units": (0, 1 << 16, True),
+    "latent_dim": (1, 4096, True),
+    "encoder_layers": (1, 16, True),
+    "encoder_units": (1, 1 << 16, True),
+    "decoder_layers": (1, 16, True),
+    "decoder_units": (1, 1 << 16, True),
+    "kl_weight": (0.0, 100.0, False),
     "dropout": (0.0, 0.95, False),
     "l1": (0.0, 1.0, False),
     "l2": (0.0, 1.0, False),

@@ -7,6 +7,7 @@ storage is the single source of truth: outputs are rebuilt from it at the end.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -104,8 +105,11 @@ def prepare_search(settings: SearchSettings, *, command: str = "") -> SearchCont
     from autodl.space import load_space
     from autodl.space._hypermodel import adapt
 
+    from autodl.study._generation import check_generation_data, resolve_generation_task
+
     settings = settings.validate()
     loaded = adapt(load_space(settings.space))  # a KerasTuner build target gets its adapter
+    settings = resolve_generation_task(settings, loaded.space)  # a generative family: generation
     source = settings.data or getattr(loaded.space, "default_data", None)
     if not source:
         raise ConfigError(f"{loaded.path}: the space names no default_data; pass --data")
@@ -117,11 +121,14 @@ def prepare_search(settings: SearchSettings, *, command: str = "") -> SearchCont
         test_size=settings.test_size,
         seed=settings.seed or 0,
     )
+    check_generation_data(loaded.space, data)
     if getattr(loaded.space, "builds_own_model", False):
         # The user's compile() decides which metrics exist: build once with the defaults.
         objective = loaded.space.infer_objective(settings.objective, data.task)
     else:
-        objective = Objective.parse(settings.objective, data.task)
+        objective = Objective.parse(
+            settings.objective, data.task, families=getattr(loaded.space, "families", None)
+        )
     study_name = settings.study_name or f"{loaded.name}-{data.name}"
     out = Path(settings.out or Path("reports") / study_name)
     _check_out_folder(out, study_name, overwrite=settings.overwrite)
@@ -258,15 +265,20 @@ def run_search(context: SearchContext, *, callbacks: Sequence[TrialCallback] = (
         summary = write_outputs(
             context.study, context.out, storage=context.storage_url, wall_seconds=time.perf_counter() - start
         )
-        write_search_report(context, wall_seconds=summary.get("wall_seconds"))  # never raises
+        if sys.exc_info()[0] is not None or guard.tripped:  # interrupted or aborted: report now
+            write_search_report(context, wall_seconds=summary.get("wall_seconds"))  # never raises
     if guard.tripped:
         raise SearchAborted(
             f"stopped after {settings.max_failures} consecutive failed trials; last reason: {guard.tripped}"
         )
     from autodl.export import finalize_export
 
-    # Refit, SavedModel, model card, the one test score and the ensemble: after all choices.
-    summary.update(finalize_export(context))
+    # Refit, SavedModel, model card, the one test score and the ensemble: after all choices,
+    # then the report, so it shows them.
+    try:
+        summary.update(finalize_export(context))
+    finally:
+        write_search_report(context, wall_seconds=summary.get("wall_seconds"))
     return SearchResult(context.study, context.out, summary, data=context.data)
 
 

@@ -53,6 +53,10 @@ class SearchSettings:
             from autodl.study._workers import parse_gpus
 
             parse_gpus(self.gpus)
+        if (self.jobs or 1) > 1 and (self.storage or "").startswith("sqlite"):
+            from autodl.study._workers import SQLITE_SHARED
+
+            raise ConfigError(SQLITE_SHARED.format(storage=self.storage))
         if not 0.0 < self.val_size < 1.0:
             raise ConfigError(f"--val-size must be between 0 and 1; got {self.val_size}")
         if self.max_failures < 1:

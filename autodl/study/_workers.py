@@ -54,6 +54,10 @@ THREAD_VARS = (
     "TF_NUM_INTEROP_THREADS",
 )
 POLL_SECONDS = 1.0
+SQLITE_SHARED = (
+    "--storage {storage}: SQLite locks under concurrent writers; with several workers use "
+    "the default journal file, PostgreSQL or MySQL"
+)
 STOP_GRACE_SECONDS = 30.0  # after SIGTERM, how long a child may take to end its trial
 
 TrialCallback = Callable[[Any, Any], None]
@@ -602,6 +606,7 @@ def run_trials(
     *,
     total: int,
     timeout: float | None = None,
+    deadline: float | None = None,
     max_failures: int | None = None,
     callbacks: Sequence[TrialCallback] = (),
     catch: tuple[type[BaseException], ...] = (),
@@ -612,16 +617,18 @@ def run_trials(
 ) -> WorkerOutcome:
     """Claim and run trials of `study` until it holds `total` finished trials.
 
-    Stops early on `timeout` (no new trial starts after it), on a stop request (SIGINT or
-    SIGTERM through `stop`), or after `max_failures` failed trials in a row. Every process
-    running this loop on the same study, on any machine, shares the one total.
+    Stops early `timeout` seconds from now or at `deadline` (a `time.time()`; no trial
+    starts after either), on a stop request (SIGINT or SIGTERM through `stop`), or after
+    `max_failures` failed trials in a row. Every process running this loop on the same
+    study, on any machine, shares the one total.
     """
     from optuna.trial import TrialState
 
     stop = stop or GracefulStop()
     lock = lock or _NoClaimLock()
     worker_id = worker_id or worker_name()
-    deadline = time.monotonic() + timeout if timeout else None
+    ends = [time.time() + timeout] if timeout else []
+    deadline = min([*ends, deadline]) if deadline is not None else (ends[0] if ends else None)
     outcome = WorkerOutcome()
     failed_in_row = 0
     with stop.between_trials():
@@ -629,7 +636,7 @@ def run_trials(
             if stop.requested:
                 outcome.interrupted = True
                 break
-            if deadline is not None and time.monotonic() >= deadline:
+            if deadline is not None and time.time() >= deadline:
                 outcome.timed_out = True
                 break
             _fail_stale_trials(study)
@@ -708,8 +715,11 @@ def join_study(
 
     from autodl.study._run import prepare_search
     from autodl.study._settings import SearchSettings
-    from autodl.study._storage import make_storage, mask_url
+    from autodl.study._storage import is_journal_path, make_storage, mask_url
 
+    if is_journal_path(storage_url) and not Path(storage_url).is_file():
+        # Opening a journal path creates the file: a typo must not become an empty study store.
+        raise StorageError(f"--storage {storage_url}: no such journal file")
     storage = make_storage(storage_url)
     names = optuna.get_all_study_names(storage)
     if study_name not in names:
@@ -767,8 +777,13 @@ def run_worker(
     threads: int | None = None,
     write_files: bool = True,
     poll_seconds: float = POLL_SECONDS,
+    deadline: float | None = None,
 ) -> WorkerOutcome:
-    """Run trials of `context.study` in this process until the study-wide total."""
+    """Run trials of `context.study` in this process until the study-wide total.
+
+    No trial starts after `deadline` (a `time.time()`), or else after the settings' timeout
+    counted from the first trial.
+    """
     from autodl.results import write_outputs
     from autodl.study._objective_fn import TrialRunner
     from autodl.study._samplers import make_sampler
@@ -790,7 +805,8 @@ def run_worker(
             context.study,
             runner,
             total=settings.trials,
-            timeout=settings.timeout,
+            timeout=None if deadline is not None else settings.timeout,
+            deadline=deadline,
             max_failures=settings.max_failures,
             callbacks=callbacks,
             catch=(runner.failure_type,),
@@ -929,11 +945,17 @@ def _stop_children(study: Any, children: list[_Child]) -> None:
 
 
 def _report_new(study: Any, seen: set[int], callbacks: Sequence[TrialCallback]) -> None:
+    """Call `callbacks` once per trial that finished since the last poll, in any worker."""
     for t in study.get_trials(deepcopy=False):
         if t.state.is_finished() and t.number not in seen:
             seen.add(t.number)
             for callback in callbacks:
                 callback(study, t)
+    for callback in callbacks:
+        # A view with a clock or running trials to show may redraw between trials too.
+        refresh = getattr(callback, "refresh", None)
+        if callable(refresh):
+            refresh(study)
 
 
 def run_local_workers(
@@ -954,10 +976,7 @@ def run_local_workers(
 
     settings = context.settings
     if settings.storage and settings.storage.startswith("sqlite"):
-        raise ConfigError(
-            f"--storage {settings.storage}: SQLite locks under concurrent writers; with several "
-            "workers use the default journal file, PostgreSQL or MySQL"
-        )
+        raise ConfigError(SQLITE_SHARED.format(storage=settings.storage))
     slots = plan_workers(settings)
     storage_url = settings.storage or str(context.out / STUDY_FILE)
     study = context.study
@@ -983,6 +1002,8 @@ def run_local_workers(
             except KeyboardInterrupt:
                 interrupted = True
                 _stop_children(study, children)
+                with contextlib.suppress(KeyboardInterrupt):
+                    _report_new(study, seen, callbacks)  # show the trials that were interrupted
             except BaseException:
                 _stop_children(study, children)
                 raise

@@ -32,6 +32,10 @@ class PreparedData:
     def from_dataset(cls, data: Any) -> PreparedData:
         from autodl.builders import model_input
 
+        if data.task == "generation":
+            # Each generative family makes its own arrays from the raw splits (windows of
+            # text, images scaled inside the model): the raw data is what it needs.
+            return cls(data, data.x_train, data.y_train, data.x_val, data.y_val, None)
         scale = None
         if data.task == "regression":
             y = np.asarray(data.y_train, dtype="float64")
@@ -88,9 +92,15 @@ def train_config(
     """Build and fit `config`; raise `TrialFailure` with a reason if it cannot train."""
     import keras
 
-    from autodl.builders import build_model
+    from autodl.builders import GENERATIVE_FAMILIES, build_model
     from autodl.train._callbacks import EpochLearningRate, EpochReporter, TrialFailure
 
+    if config.get("family") in GENERATIVE_FAMILIES:
+        from autodl.train._generative import train_generative
+
+        return train_generative(
+            config, prepared, objective, trial=trial, extra_callbacks=extra_callbacks
+        )
     start = time.perf_counter()
     data = prepared.data
     try:

@@ -8,6 +8,15 @@ from dataclasses import dataclass
 from autodl.exceptions import ConfigError, closest
 
 MAXIMISED = ("accuracy", "acc", "auc", "precision", "recall")
+# What each generative family logs per epoch, its default objective first. None includes
+# the L1/L2 penalties (Keras' `loss` does): reconstruction is the Bernoulli negative
+# log-likelihood per sample in nats, neg_elbo adds the KL term at weight 1 (whatever
+# kl_weight trained with, so trials compare), token_loss is per token (or time step).
+GENERATION_METRICS: dict[str, tuple[str, ...]] = {
+    "autoencoder": ("reconstruction", "mse"),
+    "vae": ("neg_elbo", "reconstruction", "kl", "mse"),
+    "textgen": ("token_loss",),
+}
 
 
 @dataclass(frozen=True)
@@ -18,18 +27,29 @@ class Objective:
     direction: str  # "maximize" | "minimize"
 
     @classmethod
-    def parse(cls, text: str | None, task: str, *, metrics: Sequence[str] | None = None) -> Objective:
+    def parse(
+        cls,
+        text: str | None,
+        task: str,
+        *,
+        metrics: Sequence[str] | None = None,
+        families: Sequence[str] | None = None,
+    ) -> Objective:
         """`NAME[:min|max]`; None picks accuracy for classification and MSE for regression.
 
         `metrics`: the names a model logs, when the space compiles its own model (KerasTuner).
+        `families`: the space's families; for generation they decide the metrics (the first
+        one every family logs is the default: reconstruction, neg_elbo or token_loss).
 
         Regression selects on `val_mse`, not `val_loss`: Keras adds the L1/L2 penalties to
         the loss, so selecting on it would favour small penalties, not good models.
         """
+        if not text and task == "generation":
+            return cls(available_metrics(task, families)[0], "minimize")
         if not text:
             return cls("val_accuracy", "maximize") if task != "regression" else cls("val_mse", "minimize")
         name, _, direction = text.partition(":")
-        valid = list(metrics) if metrics is not None else available_metrics(task)
+        valid = list(metrics) if metrics is not None else available_metrics(task, families)
         if name not in valid:
             raise ConfigError(
                 f"--objective: '{name}' is not a metric of a {task} search; "
@@ -50,6 +70,10 @@ class Objective:
         return {"metric": self.metric, "direction": self.direction}
 
 
-def available_metrics(task: str) -> list[str]:
+def available_metrics(task: str, families: Sequence[str] | None = None) -> list[str]:
+    if task == "generation":
+        logged = [GENERATION_METRICS[f] for f in families or GENERATION_METRICS if f in GENERATION_METRICS]
+        common = [n for n in logged[0] if all(n in other for other in logged)] if logged else []
+        return [f"val_{n}" for n in common] + ["val_loss"] + common + ["loss"]
     names = ["loss", "accuracy", "auc"] if task != "regression" else ["loss", "mse", "mae"]
     return [f"val_{n}" for n in names] + names

@@ -33,7 +33,7 @@ def test_help_imports_neither_keras_nor_tensorflow() -> None:
 def test_init_writes_editable_copies_that_load(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["init", str(tmp_path / "spaces")]) == 0
     written = sorted(p.name for p in (tmp_path / "spaces").iterdir())
-    assert written == ["cnn.py", "mlp.py", "rnn.py"]
+    assert written == ["autoencoder.py", "cnn.py", "mlp.py", "rnn.py", "textgen.py", "vae.py"]
     assert load_space(str(tmp_path / "spaces" / "cnn.py")).space.textbook
     (tmp_path / "spaces" / "cnn.py").write_text("# mine\n")
     assert main(["init", str(tmp_path / "spaces")]) == 0

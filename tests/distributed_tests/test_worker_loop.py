@@ -50,7 +50,7 @@ def _check_exact_total(study: optuna.Study, total: int, n_workers: int) -> None:
 
 
 def _run_three(url: str, name: str, total: int) -> optuna.Study:
-    study = _create(url, name)
+    _create(url, name)
     procs = start_loop_workers(url, name, n=3, total=total, seconds=0.02)
     codes = wait_all(procs, timeout=120)
     assert codes == [0, 0, 0], output_of(procs)
@@ -68,12 +68,12 @@ def test_three_workers_on_the_journal_file_reach_the_exact_total(tmp_path: Path,
 
 def test_three_workers_on_postgresql_reach_the_exact_total(postgres_url: str, study_name: str, cleanup_study) -> None:
     cleanup_study(postgres_url, study_name)
-    _check_exact_total(_run_three(postgres_url, study_name, total=40), 40, n_workers=3)
+    _check_exact_total(_run_three(postgres_url, study_name, total=24), 24, n_workers=3)
 
 
 def test_three_workers_on_mariadb_reach_the_exact_total(mysql_url: str, study_name: str, cleanup_study) -> None:
     cleanup_study(mysql_url, study_name)
-    _check_exact_total(_run_three(mysql_url, study_name, total=40), 40, n_workers=3)
+    _check_exact_total(_run_three(mysql_url, study_name, total=24), 24, n_workers=3)
 
 
 def _running_trial_of(study: optuna.Study, pid: int, timeout: float = 60) -> int:
@@ -81,7 +81,7 @@ def _running_trial_of(study: optuna.Study, pid: int, timeout: float = 60) -> int
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            if t.user_attrs.get("worker") == worker:
+            if t.user_attrs.get("worker") == worker and t.params:  # inside the objective
                 return t.number
         time.sleep(0.05)
     pytest.fail(f"worker {worker} never ran a trial")
@@ -207,3 +207,18 @@ def test_ci_without_a_server_url_fails_instead_of_skipping(monkeypatch: pytest.M
     monkeypatch.setenv("AUTODL_TEST_POSTGRES_URL", "postgresql://h/db")
     assert server_url("AUTODL_TEST_POSTGRES_URL") == "postgresql://h/db"
     assert os.environ["CI"] == "false"
+
+
+def test_no_trial_starts_after_the_deadline(tmp_path: Path, study_name: str) -> None:
+    from autodl.study._workers import run_trials
+
+    study = _create(str(tmp_path / "study.journal"), study_name)
+    late = run_trials(study, lambda trial: 1.0, total=5, deadline=time.time() - 1, timeout=60)
+    assert late.timed_out and late.trials_run == 0 and not study.trials
+
+    def slow(trial: optuna.Trial) -> float:
+        time.sleep(0.3)
+        return 1.0
+
+    outcome = run_trials(study, slow, total=50, timeout=0.5)
+    assert outcome.timed_out and 1 <= outcome.trials_run <= 3

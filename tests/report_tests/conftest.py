@@ -60,8 +60,17 @@ def fake_study(
     study.set_user_attr("space", "/spaces/fake.py")
     study.set_user_attr(
         "settings",
-        {"space": "/spaces/fake.py", "data": None, "trials": n_trials, "seed": 0, "sampler": "tpe",
-         "pruner": "hyperband", "val_size": 0.2, "target": None, "task": None},
+        {
+            "space": "/spaces/fake.py",
+            "data": None,
+            "trials": n_trials,
+            "seed": 0,
+            "sampler": "tpe",
+            "pruner": "hyperband",
+            "val_size": 0.2,
+            "target": None,
+            "task": None,
+        },
     )
     study.set_metric_names(["val_accuracy"])
     choices = ["plain", extra_choice] if extra_choice else None
@@ -80,24 +89,39 @@ def fake_study(
             params["head"] = choices[number % 2]
             distributions["head"] = optuna.distributions.CategoricalDistribution(choices)
         distributions = {k: v for k, v in distributions.items() if k in params}
-        quality = 0.95 - 0.08 * abs(math.log10(params["learning_rate"]) + 2.5) - 0.2 * params["dropout"]
-        curve = [quality * (1 - math.exp(-(e + 1) / 2.5)) + rng.gauss(0, 0.01) for e in range(epochs)]
+        quality = (
+            0.95 - 0.08 * abs(math.log10(params["learning_rate"]) + 2.5) - 0.2 * params["dropout"]
+        )
+        curve = [
+            quality * (1 - math.exp(-(e + 1) / 2.5)) + rng.gauss(0, 0.01) for e in range(epochs)
+        ]
         config = {**params, "epochs": epochs, "batch_size": 32, "family": "mlp"}
-        attrs: dict[str, Any] = {"config": config, "n_params": 100 * params["units"], "seconds": 1.0 + rng.random()}
+        attrs: dict[str, Any] = {
+            "config": config,
+            "n_params": 100 * params["units"],
+            "seconds": 1.0 + rng.random(),
+        }
         if number >= n_trials:
             state, curve = optuna.trial.TrialState.RUNNING, curve[: epochs // 2]
             value = None
         elif fail_every and number % fail_every == fail_every - 1:
             state, curve = optuna.trial.TrialState.FAIL, curve[:2]
-            attrs["fail_reason"] = "loss became nan at epoch 2" if number % 2 else "out of memory: OOM when allocating"
+            attrs["fail_reason"] = (
+                "loss became nan at epoch 2"
+                if number % 2
+                else "out of memory: OOM when allocating"
+            )
             value = None
         elif prune_every and number % prune_every == prune_every - 1:
             state, curve = optuna.trial.TrialState.PRUNED, curve[: max(1, epochs // 4)]
             value = curve[-1]
         else:
             state, value = optuna.trial.TrialState.COMPLETE, max(curve)
-        attrs.update(epochs=len(curve), best_epoch=max(range(len(curve)), key=curve.__getitem__),
-                     history={"val_accuracy": curve})
+        attrs.update(
+            epochs=len(curve),
+            best_epoch=max(range(len(curve)), key=curve.__getitem__),
+            history={"val_accuracy": curve},
+        )
         study.add_trial(
             optuna.trial.create_trial(
                 state=state,

@@ -1,4 +1,4 @@
-"""report.html in headless Chromium: loads offline, draws every chart, sorts, runs no injected script."""
+"""report.html in headless Chromium: offline, every chart drawn, sortable, no injected script."""
 
 from __future__ import annotations
 
@@ -40,8 +40,14 @@ def test_every_chart_has_rendered_with_data(loaded: Any) -> None:
     page, _, _, _ = loaded
     charts = page.evaluate(CHART_STATE)
     ids = {c["id"] for c in charts}
-    assert {"fig-history-number", "fig-history-time", "fig-curves", "fig-importance",
-            "fig-parallel", "fig-slice"} <= ids
+    assert {
+        "fig-history-number",
+        "fig-history-time",
+        "fig-curves",
+        "fig-importance",
+        "fig-parallel",
+        "fig-slice",
+    } <= ids
     for chart in charts:
         assert chart["plotted"], chart
         assert chart["traces"] > 0 and chart["points"] > 0, chart
@@ -70,7 +76,9 @@ def _column(page: Any, index: int) -> list[str]:
 
 def test_clicking_a_header_sorts_the_leaderboard(loaded: Any) -> None:
     page, _, _, study = loaded
-    headers = page.eval_on_selector_all("#leaderboard thead th", "ths => ths.map(th => th.textContent)")
+    headers = page.eval_on_selector_all(
+        "#leaderboard thead th", "ths => ths.map(th => th.textContent)"
+    )
     number, value = headers.index("number"), headers.index("value")
     before = [int(float(n)) for n in _column(page, number)]
     assert len(before) == len(study.trials)
@@ -96,7 +104,9 @@ def test_filter_box_hides_rows_that_do_not_match(loaded: Any) -> None:
     shown = page.eval_on_selector_all("#leaderboard tbody tr:not([hidden])", "rows => rows.length")
     assert shown == sum(t.state.name == "PRUNED" for t in study.trials)
     page.fill("#lb-filter", "")
-    assert page.eval_on_selector_all("#leaderboard tbody tr:not([hidden])", "rows => rows.length") == len(study.trials)
+    assert page.eval_on_selector_all(
+        "#leaderboard tbody tr:not([hidden])", "rows => rows.length"
+    ) == len(study.trials)
 
 
 def test_hostile_name_and_value_are_shown_as_text_and_never_run(loaded: Any) -> None:
@@ -109,7 +119,9 @@ def test_hostile_name_and_value_are_shown_as_text_and_never_run(loaded: Any) -> 
     assert XSS in page.inner_text("h1")  # shown literally, as text
     assert XSS in page.inner_text("#leaderboard")
     # injected markup would have created <script> elements in the DOM; only ours exist
-    scripts = page.evaluate("() => Array.from(document.scripts).filter(s => s.textContent.includes('alert(1)')).length")
+    scripts = page.evaluate(
+        "() => Array.from(document.scripts).filter(s => s.textContent.includes('alert(1)')).length"
+    )
     assert scripts == 0 or all(
         kind == "application/json"
         for kind in page.evaluate(

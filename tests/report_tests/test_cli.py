@@ -15,15 +15,29 @@ from .conftest import fake_study
 
 def test_leaderboard_formats_rank_every_trial(cli: Any, journal_study: Any) -> None:
     study, journal = journal_study(name="ranked", n_trials=12)
-    as_json = cli("leaderboard", "--storage", str(journal), "--study-name", "ranked", "--format", "json")
+    as_json = cli(
+        "leaderboard", "--storage", str(journal), "--study-name", "ranked", "--format", "json"
+    )
     assert as_json.returncode == 0, as_json.stderr
     rows = json.loads(as_json.stdout)
     assert len(rows) == len(study.trials)
     best = max(t.value for t in study.trials if t.state.name == "COMPLETE")
     assert rows[0]["state"] == "COMPLETE" and rows[0]["value"] == best
-    assert {"param_learning_rate", "param_optimizer", "epochs", "seconds", "n_params"} <= set(rows[0])
+    assert {"param_learning_rate", "param_optimizer", "epochs", "seconds", "n_params"} <= set(
+        rows[0]
+    )
 
-    as_csv = cli("leaderboard", "--storage", str(journal), "--study-name", "ranked", "--format", "csv", "--top", "3")
+    as_csv = cli(
+        "leaderboard",
+        "--storage",
+        str(journal),
+        "--study-name",
+        "ranked",
+        "--format",
+        "csv",
+        "--top",
+        "3",
+    )
     assert as_csv.returncode == 0, as_csv.stderr
     top = list(csv.DictReader(io.StringIO(as_csv.stdout)))
     assert [int(r["number"]) for r in top] == [r["number"] for r in rows[:3]]
@@ -52,7 +66,9 @@ def test_unknown_study_name_exits_2_naming_the_studies(cli: Any, journal_study: 
 
 def test_studies_lists_counts_by_state_and_best_value(cli: Any, journal_study: Any) -> None:
     first, journal = journal_study(name="a-study", n_trials=10)
-    second = fake_study(make_storage(str(journal)), name="b-study", n_trials=5, fail_every=0, running=0)
+    second = fake_study(
+        make_storage(str(journal)), name="b-study", n_trials=5, fail_every=0, running=0
+    )
     result = cli("studies", "--storage", str(journal), "--format", "json")
     assert result.returncode == 0, result.stderr
     rows = {r["study_name"]: r for r in json.loads(result.stdout)}
@@ -61,13 +77,19 @@ def test_studies_lists_counts_by_state_and_best_value(cli: Any, journal_study: A
         row = rows[study.study_name]
         states = [t.state.name for t in study.trials]
         assert (row["complete"], row["pruned"], row["failed"], row["running"]) == (
-            states.count("COMPLETE"), states.count("PRUNED"), states.count("FAIL"), states.count("RUNNING"))
+            states.count("COMPLETE"),
+            states.count("PRUNED"),
+            states.count("FAIL"),
+            states.count("RUNNING"),
+        )
         assert row["best_value"] == study.best_value and row["metric"] == "val_accuracy"
     table = cli("studies", "--out", str(journal.parent))
     assert table.returncode == 0 and "a-study" in table.stdout and "b-study" in table.stdout
 
 
-def test_report_command_writes_the_page_next_to_the_journal(cli: Any, journal_study: Any, tmp_path: Path) -> None:
+def test_report_command_writes_the_page_next_to_the_journal(
+    cli: Any, journal_study: Any, tmp_path: Path
+) -> None:
     _, journal = journal_study(name="reported", n_trials=8)
     result = cli("report", "--storage", str(journal))
     assert result.returncode == 0, result.stderr
@@ -75,6 +97,8 @@ def test_report_command_writes_the_page_next_to_the_journal(cli: Any, journal_st
     assert f"wrote {page}" in result.stdout
     assert "autodl report: reported" in page.read_text(encoding="utf-8")
     elsewhere = tmp_path / "elsewhere"
-    result = cli("report", "--storage", str(journal), "--study-name", "reported", "--out", str(elsewhere))
+    result = cli(
+        "report", "--storage", str(journal), "--study-name", "reported", "--out", str(elsewhere)
+    )
     assert result.returncode == 0, result.stderr
     assert (elsewhere / "report.html").is_file()

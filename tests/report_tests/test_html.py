@@ -56,7 +56,11 @@ def test_summary_counts_savings_and_failures(tmp_path: Path) -> None:
     assert path == tmp_path / "report.html"
     text = visible_text(path.read_text(encoding="utf-8"))
     states = [t.state.name for t in study.trials]
-    complete, pruned, failed = states.count("COMPLETE"), states.count("PRUNED"), states.count("FAIL")
+    complete, pruned, failed = (
+        states.count("COMPLETE"),
+        states.count("PRUNED"),
+        states.count("FAIL"),
+    )
     assert f"{complete} complete, {pruned} pruned, {failed} failed, 1 running" in text
     # pruned trials trained 2 of their 8 epochs; failed ones 2; complete ones all 8
     trained = complete * 8 + pruned * 2 + failed * 2
@@ -64,20 +68,39 @@ def test_summary_counts_savings_and_failures(tmp_path: Path) -> None:
     assert f"{saved} of {trained + saved} epochs" in text
     best = max((t for t in study.trials if t.state.name == "COMPLETE"), key=lambda t: t.value)
     assert f"{best.value:.6g} (trial {best.number})" in text
-    for section in ("Leaderboard", "Optimisation history", "Learning curves", "Hyperparameter importance",
-                    "Best model", "Failures"):
+    for section in (
+        "Leaderboard",
+        "Optimisation history",
+        "Learning curves",
+        "Hyperparameter importance",
+        "Best model",
+        "Failures",
+    ):
         assert section in text
     nan_trials = [t.number for t in study.trials if "nan" in t.user_attrs.get("fail_reason", "")]
-    assert f"loss became nan at epoch 2 {len(nan_trials)} {', '.join(map(str, nan_trials))}" in text
+    assert (
+        f"loss became nan at epoch 2 {len(nan_trials)} {', '.join(map(str, nan_trials))}" in text
+    )
 
 
-def test_leaderboard_lists_every_trial_best_first_with_full_parameter_names(tmp_path: Path) -> None:
+def test_leaderboard_lists_every_trial_best_first_with_full_parameter_names(
+    tmp_path: Path,
+) -> None:
     study = fake_study(None, n_trials=25)
     page = render_report(study)
     table = page.split('<table id="leaderboard">', 1)[1].split("</table>", 1)[0]
     headers = re.findall(r"<th[^>]*>([^<]*)</th>", table)
     assert headers[:3] == ["number", "state", "value"]
-    assert {"learning_rate", "units", "optimizer", "dropout", "momentum", "epochs", "seconds", "n_params"} <= set(headers)
+    assert {
+        "learning_rate",
+        "units",
+        "optimizer",
+        "dropout",
+        "momentum",
+        "epochs",
+        "seconds",
+        "n_params",
+    } <= set(headers)
     rows = re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>", 1)[1], re.S)
     assert len(rows) == len(study.trials)
     first = re.findall(r'data-sort="([^"]*)"', rows[0])
@@ -114,7 +137,9 @@ def test_conditional_parameters_get_their_own_importance() -> None:
     study = fake_study(None, n_trials=40)
     importance = figures(render_report(study))["fig-importance"]
     names = [name for trace in importance["data"] for name in trace["y"]]
-    sgd_trials = sum(1 for t in study.trials if t.state.name == "COMPLETE" and "momentum" in t.params)
+    sgd_trials = sum(
+        1 for t in study.trials if t.state.name == "COMPLETE" and "momentum" in t.params
+    )
     assert f"momentum (in {sgd_trials} trials)" in names
     assert {"learning_rate", "dropout", "units", "optimizer"} <= set(names)
 
@@ -147,7 +172,9 @@ def test_predicted_vs_true_for_regression(tmp_path: Path) -> None:
 
 def test_best_model_section_reloads_the_data_from_the_study(tmp_path: Path) -> None:
     study = fake_study(None, n_trials=6)  # records data=builtin:iris, seed 0, val_size 0.2
-    page = render_report(study, out_dir=tmp_path, model=FakeModel(lambda x: np.tile([1.0, 0, 0], (len(x), 1))))
+    page = render_report(
+        study, out_dir=tmp_path, model=FakeModel(lambda x: np.tile([1.0, 0, 0], (len(x), 1)))
+    )
     assert "fig-best-model" in figures(page)
     study.set_user_attr("data", "/no/such/file.csv")
     text = visible_text(render_report(study, out_dir=tmp_path, model=FakeModel(lambda x: x)))
@@ -156,12 +183,25 @@ def test_best_model_section_reloads_the_data_from_the_study(tmp_path: Path) -> N
 
 def test_pruning_savings_counts_only_pruned_trials() -> None:
     study = fake_study(None, n_trials=9, epochs=8, fail_every=0, prune_every=3, running=0)
-    assert pruning_savings(study.trials) == {"trained": 6 * 8 + 3 * 2, "unpruned": 9 * 8, "saved": 3 * 6}
+    assert pruning_savings(study.trials) == {
+        "trained": 6 * 8 + 3 * 2,
+        "unpruned": 9 * 8,
+        "saved": 3 * 6,
+    }
 
 
 def test_search_command_uses_the_recorded_non_default_settings() -> None:
-    settings = {"space": "spaces/my net.py", "data": "builtin:iris", "trials": 20, "seed": 3, "val_size": 0.2,
-                "pruner": "median", "refit": True, "jobs": None, "storage": "postgresql://u:pw@h/db"}
+    settings = {
+        "space": "spaces/my net.py",
+        "data": "builtin:iris",
+        "trials": 20,
+        "seed": 3,
+        "val_size": 0.2,
+        "pruner": "median",
+        "refit": True,
+        "jobs": None,
+        "storage": "postgresql://u:pw@h/db",
+    }
     command = search_command(settings, "my study")
     assert command == (
         "autodl search --space 'spaces/my net.py' --data builtin:iris --trials 20 --seed 3 "
@@ -181,7 +221,9 @@ def test_refresher_writes_after_every_few_trials(tmp_path: Path) -> None:
     assert refresher.pending == 0 and refresher.render_seconds > 0
 
 
-def test_refresher_logs_a_failing_render_and_never_raises(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_refresher_logs_a_failing_render_and_never_raises(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     refresher = ReportRefresher(blocker / "out", every=1, interval=0)

@@ -1,4 +1,4 @@
-"""One real tiny search: report.html appears in the output folder, with the best model's section."""
+"""One real tiny search: report.html appears in its output folder, best model included."""
 
 from __future__ import annotations
 
@@ -31,7 +31,16 @@ def searched(tmp_path_factory: pytest.TempPathFactory) -> Any:
     folder = tmp_path_factory.mktemp("search")
     space = folder / "tiny.py"
     space.write_text(SPACE)
-    return autodl.search(str(space), data="builtin:iris", trials=3, seed=0, out=str(folder / "out"))
+    return autodl.search(
+        str(space),
+        data="builtin:iris",
+        trials=3,
+        seed=0,
+        out=str(folder / "out"),
+        test_size=0.2,
+        ensemble=2,
+        pruner="none",
+    )
 
 
 def test_search_writes_report_html(searched: Any) -> None:
@@ -44,7 +53,9 @@ def test_search_writes_report_html(searched: Any) -> None:
     assert '<script type="application/json" data-figure="fig-best-model">' in page
     assert "confusion matrix (validation split)" in page
     for trial in study.trials:  # every trial is in the leaderboard
-        assert re.search(rf'<td class="num" data-sort="{float(trial.number)!r}">{trial.number}</td>', page)
+        assert re.search(
+            rf'<td class="num" data-sort="{float(trial.number)!r}">{trial.number}</td>', page
+        )
     assert "autodl search --space" in page and "--seed 0" in page  # how to reproduce it
 
 
@@ -61,9 +72,21 @@ def test_search_report_renders_in_chromium(searched: Any, browser: Any) -> None:
         page.close()
 
 
-def test_search_report_lists_outputs_in_the_cli_line(searched: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_search_report_lists_outputs_in_the_cli_line(
+    searched: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     from autodl.cli.search import _print_outcome
 
     _print_outcome(searched)
     out = capsys.readouterr().out
     assert "report.html" in out and Path(searched.out / "report.html").resolve().as_uri() in out
+
+
+def test_report_shows_the_test_score_and_the_ensemble_next_to_the_best_model(searched: Any) -> None:
+    page = (searched.out / "report.html").read_text()
+    test = searched.summary["test_metrics"]
+    assert "test score (held-out split, used once)" in page
+    assert f"accuracy {test['accuracy']:.6g}" in page
+    ensemble = searched.summary["ensemble"]
+    assert f"validation {ensemble['value']:.6g} averaging trials" in page
+    assert f"best single model {ensemble['best_single_value']:.6g}" in page

@@ -119,7 +119,7 @@ def test_xavier_is_an_alias_for_glorot() -> None:
     assert space.searched["initializer"].labels == ("glorot_uniform", "he_normal")
 
 
-@pytest.mark.parametrize("name", ["mlp", "cnn", "rnn"])
+@pytest.mark.parametrize("name", ["mlp", "cnn", "rnn", "autoencoder", "vae", "textgen"])
 def test_builtin_spaces_load_and_enqueue_their_textbook_model(name: str) -> None:
     loaded = load_space(name)
     space = loaded.space

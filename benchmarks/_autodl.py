@@ -1,0 +1,71 @@
+"""autodl as a user runs it: its built-in space and defaults, `timeout` = the budget."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks._tasks import Split, scores, val_score_from_standardised_mse
+
+
+def run_autodl(method: str, split: Split, seed: int, budget: float, workdir: Path) -> dict[str, Any]:
+    """`autodl.search("cnn"|"mlp", data=<the split as .npz>, timeout=budget, ...)`.
+
+    autodl's timeout, like Optuna's, starts no trial after the budget but lets the running
+    one finish: `search_seconds` (until the last trial ended) shows any overrun, and
+    `total_seconds` adds the export autodl does after the search (SavedModel, report).
+    """
+    import keras
+    import optuna
+
+    import autodl
+
+    npz = split.write_npz(workdir / f"{split.task}.npz")
+    space = "cnn" if split.input_kind == "image" else "mlp"
+    started_at = datetime.now()  # Optuna stamps trials with naive local times
+    start = time.perf_counter()
+    result = autodl.search(
+        space,
+        data=str(npz),
+        task=split.kind,
+        timeout=budget,
+        trials=10000,
+        seed=seed,
+        out=str(workdir / "autodl"),
+    )
+    total_seconds = time.perf_counter() - start
+    trials = result.study.get_trials(deepcopy=False)
+    states = optuna.trial.TrialState
+    complete = [t for t in trials if t.state == states.COMPLETE]
+    pruned = [t for t in trials if t.state == states.PRUNED]
+    timeline: list[tuple[float, float]] = []
+    for trial in sorted(complete, key=lambda t: t.datetime_complete):
+        score = trial.value if split.classify else val_score_from_standardised_mse(split, trial.value)
+        best = max(score, timeline[-1][1]) if timeline else score
+        seconds = (trial.datetime_complete - started_at).total_seconds()
+        timeline.append((round(seconds, 3), round(float(best), 6)))
+    ended = [t.datetime_complete for t in trials if t.datetime_complete is not None]
+    search_seconds = (max(ended) - started_at).total_seconds() if ended else total_seconds
+    test = None
+    best_model_file = result.out / "best_model.keras"
+    if complete and best_model_file.exists():
+        model = keras.saving.load_model(best_model_file)
+        outputs = np.asarray(model.predict(split.x_test, batch_size=256, verbose=0))
+        test = scores(split, split.y_test, outputs)  # raw input in, user units out
+    return {
+        "search_seconds": round(search_seconds, 3),
+        "total_seconds": round(total_seconds, 3),
+        "trials_finished": len(complete) + len(pruned),
+        "trials_pruned": len(pruned),
+        "trials_failed": len(trials) - len(complete) - len(pruned),
+        "epochs": int(sum(int(t.user_attrs.get("epochs", 0) or 0) for t in trials)),
+        "budget_stops": 0,
+        "timeline": timeline,
+        "best_val": timeline[-1][1] if timeline else None,
+        "test": test,
+        "space": space,
+    }

@@ -1,0 +1,298 @@
+"""Per-trial cost of autodl's orchestration against raw Optuna, on a no-op objective.
+
+    python -m benchmarks.overhead [--trials 1000] [--chunk 100]
+
+Both sides sample the same 10 parameters with the same sampler (autodl's TPE settings,
+`make_sampler("tpe")`, same seed, so they draw the same points) and return the same cheap
+function of them: what differs is only what autodl does around a trial. Measured in
+memory and with the embedded journal-file storage (autodl's default), interleaved in
+chunks so that load on a shared machine hits every side alike.
+
+- raw Optuna: `create_study` + 10 `trial.suggest_*` calls.
+- autodl orchestration: the study as `prepare_search` creates it (sampler, pruner, study
+  user attrs) and the per-trial work `TrialRunner.__call__` does around training
+  (seeding, worker id, `SearchSpace.sample`, the config and result user attrs), with
+  the callbacks `run_search` always passes (MaxTrialsCallback, FailureGuard). Target
+  <= 1.2x raw Optuna.
+- autodl TrialRunner (extra line): the real `TrialRunner` with training replaced by a
+  no-op, so also its between-trial `release_memory()` (Keras `clear_session` + gc) and the
+  best-model writer (a stub model whose save writes a few bytes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+SEED = 0
+
+
+def ten_key_space() -> Any:
+    from autodl.space import SearchSpace, choice, integer, real
+
+    return SearchSpace(
+        family="mlp",
+        layers=integer(1, 4),
+        units=integer(16, 256, log=True),
+        activation=choice("relu", "gelu", "swish", "elu"),
+        initializer=choice("he_normal", "glorot_uniform"),
+        dropout=real(0.0, 0.5),
+        l2=real(1e-7, 1e-2, log=True),
+        scaling=choice("standard", "minmax"),
+        optimizer=choice("adam", "adamw", "nadam"),
+        learning_rate=real(1e-4, 3e-2, log=True),
+        batch_size=choice(16, 32, 64, 128),
+        epochs=1,
+    )
+
+
+def raw_suggest(trial: Any) -> dict[str, Any]:
+    """The same 10 dimensions as a plain Optuna user writes them."""
+    return {
+        "layers": trial.suggest_int("layers", 1, 4),
+        "units": trial.suggest_int("units", 16, 256, log=True),
+        "activation": trial.suggest_categorical("activation", ["relu", "gelu", "swish", "elu"]),
+        "initializer": trial.suggest_categorical("initializer", ["he_normal", "glorot_uniform"]),
+        "dropout": trial.suggest_float("dropout", 0.0, 0.5),
+        "l2": trial.suggest_float("l2", 1e-7, 1e-2, log=True),
+        "scaling": trial.suggest_categorical("scaling", ["standard", "minmax"]),
+        "optimizer": trial.suggest_categorical("optimizer", ["adam", "adamw", "nadam"]),
+        "learning_rate": trial.suggest_float("learning_rate", 1e-4, 3e-2, log=True),
+        "batch_size": trial.suggest_categorical("batch_size", [16, 32, 64, 128]),
+    }
+
+
+def fake_score(params: dict[str, Any]) -> float:
+    """A cheap deterministic stand-in for a validation accuracy, so TPE has a signal."""
+    return (
+        0.9
+        - abs(math.log10(params["learning_rate"]) + 2.5) / 10
+        - abs(params["dropout"] - 0.2) / 5
+        + 0.01 * params["layers"]
+        + (0.02 if params["activation"] == "relu" else 0.0)
+    )
+
+
+# ---------------------------------------------------------------------- the sides
+class Side:
+    """One study and its objective, optimised chunk by chunk; `seconds` sums the chunks."""
+
+    def __init__(self, name: str, study: Any, objective: Callable[[Any], float], **optimize: Any) -> None:
+        self.name = name
+        self.study = study
+        self.objective = objective
+        self.optimize = optimize
+        self.seconds = 0.0
+        self.trials = 0
+
+    def run(self, n: int) -> None:
+        start = time.perf_counter()
+        self.study.optimize(self.objective, n_trials=n, gc_after_trial=False, **self.optimize)
+        self.seconds += time.perf_counter() - start
+        self.trials += n
+
+    @property
+    def ms_per_trial(self) -> float:
+        return 1000 * self.seconds / max(1, self.trials)
+
+
+def storage_for(kind: str, folder: Path, name: str) -> Any:
+    if kind == "memory":
+        return None
+    from autodl.study._storage import make_storage
+
+    return make_storage(str(folder / f"{name}.journal"))  # autodl's default: a journal file
+
+
+def raw_side(kind: str, folder: Path) -> Side:
+    import optuna
+
+    from autodl.study._samplers import make_sampler
+
+    study = optuna.create_study(
+        storage=storage_for(kind, folder, "raw"),
+        direction="maximize",
+        sampler=make_sampler("tpe", seed=SEED),
+    )
+    return Side(f"raw Optuna ({kind})", study, lambda trial: fake_score(raw_suggest(trial)))
+
+
+def autodl_study(kind: str, folder: Path, name: str, space: Any) -> Any:
+    """The study as `prepare_search` makes it: same sampler/pruner factories, same user attrs."""
+    import optuna
+
+    from autodl.study._samplers import make_pruner, make_sampler
+
+    study = optuna.create_study(
+        study_name=name,
+        storage=storage_for(kind, folder, name),
+        direction="maximize",
+        sampler=make_sampler("tpe", seed=SEED, space=space),
+        pruner=make_pruner("hyperband", max_epochs=1),
+        load_if_exists=True,
+    )
+    for key, value in {
+        "metric": "val_accuracy",
+        "task": "multiclass",
+        "data": "builtin:iris",
+        "data_description": "iris",
+        "space": "overhead.py",
+        "space_source": "space = ...",
+        "settings": {"trials": 10**9, "seed": SEED},
+    }.items():
+        study.set_user_attr(key, value)
+    return study
+
+
+def autodl_callbacks() -> list[Any]:
+    import optuna
+
+    from autodl.study._objective_fn import FailureGuard
+
+    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    return [optuna.study.MaxTrialsCallback(10**9, states=states), FailureGuard(5)]
+
+
+def orchestration_side(kind: str, folder: Path) -> Side:
+    """TrialRunner.__call__'s work around training, line for line, training a no-op."""
+    import keras
+
+    from autodl.study._objective_fn import worker_id
+    from autodl.train import TrialFailure
+
+    space = ten_key_space()
+    study = autodl_study(kind, folder, "orchestration", space)
+
+    def objective(trial: Any) -> float:
+        keras.utils.set_random_seed(SEED + trial.number)
+        trial.set_user_attr("worker", worker_id())
+        config = space.sample(trial)
+        trial.set_user_attr("config", config)
+        value = fake_score(config)  # training replaced by a no-op
+        trial.set_user_attr("epochs", 1)
+        trial.set_user_attr("best_epoch", 0)
+        trial.set_user_attr("seconds", 0.0)
+        trial.set_user_attr("n_params", 1000)
+        trial.set_user_attr("history", {"loss": [0.5], "val_accuracy": [round(value, 6)]})
+        return value
+
+    return Side(
+        f"autodl orchestration ({kind})", study, objective,
+        catch=(TrialFailure,), callbacks=autodl_callbacks(),
+    )  # fmt: skip
+
+
+class _StubModel:
+    def save(self, path: str | Path) -> None:
+        Path(path).write_bytes(b"stub")
+
+
+def trial_runner_side(kind: str, folder: Path) -> Side:
+    """The real TrialRunner, its `_train` replaced by a no-op."""
+    from autodl.data import load_data
+    from autodl.space import LoadedSpace
+    from autodl.study import SearchSettings
+    from autodl.study._objective_fn import TrialRunner
+    from autodl.study._run import SearchContext
+    from autodl.train import TrainedModel
+    from autodl.train._objective import Objective
+
+    space = ten_key_space()
+    study = autodl_study(kind, folder, "runner", space)
+    out = folder / "runner-out"
+    context = SearchContext(
+        settings=SearchSettings(space="overhead.py", seed=SEED),
+        loaded_space=LoadedSpace(path=Path(__file__), name="overhead", space=space, module=None),  # type: ignore[arg-type]
+        data=load_data("builtin:iris", seed=SEED),
+        objective=Objective("val_accuracy", "maximize"),
+        study=study,
+        out=out,
+        storage_url="",
+    )
+
+    class NoTrainingRunner(TrialRunner):
+        def _train(self, config: dict[str, Any], trial: Any) -> Any:
+            value = fake_score(config)
+            return TrainedModel(
+                model=None, export_model=_StubModel(), value=value, best_epoch=0, epochs_run=1,
+                seconds=0.0, n_params=1000, history={"loss": [0.5], "val_accuracy": [value]},
+            )  # fmt: skip
+
+    runner = NoTrainingRunner(context)
+    return Side(
+        f"autodl TrialRunner ({kind})", study, runner,
+        catch=(runner.failure_type,), callbacks=autodl_callbacks(),
+    )  # fmt: skip
+
+
+def check_same_distributions(raw: Side, other: Side) -> None:
+    """Both sides must search the very same distributions, or the ratio compares nothing."""
+    a = raw.study.trials[0].distributions
+    b = other.study.trials[0].distributions
+    if a != b:
+        raise SystemExit(f"distributions differ:\n{a}\n{b}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    import logging
+
+    import optuna
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.overhead", description=__doc__.split("\n")[0])
+    parser.add_argument("--trials", type=int, default=1000)
+    parser.add_argument("--chunk", type=int, default=100, help="trials per side before switching")
+    parser.add_argument("--no-runner", action="store_true", help="skip the real-TrialRunner line")
+    args = parser.parse_args(argv)
+    optuna.logging.set_verbosity(logging.WARNING)
+    logging.getLogger("autodl").setLevel(logging.WARNING)
+    import warnings
+
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        sides: dict[str, list[Side]] = {}
+        for kind in ("memory", "journal"):
+            sides[kind] = [raw_side(kind, folder), orchestration_side(kind, folder)]
+            if not args.no_runner:
+                sides[kind].append(trial_runner_side(kind, folder))
+        done = 0
+        while done < args.trials:
+            n = min(args.chunk, args.trials - done)
+            for kind in sides:
+                for side in sides[kind]:
+                    side.run(n)
+            done += n
+            print(f"  {done}/{args.trials} trials per side", flush=True)
+        for group in sides.values():
+            for side in group[1:]:
+                check_same_distributions(group[0], side)
+        same_points = all(
+            a.params == b.params
+            for a, b in zip(sides["memory"][0].study.trials, sides["memory"][1].study.trials, strict=True)
+        )
+        print(f"\nper-trial wall time over {args.trials} trials (no-op objective, 10 parameters, "
+              f"TPE as autodl sets it; same points drawn: {same_points})")  # fmt: skip
+        for group in sides.values():
+            raw = group[0]
+            for side in group:
+                ratio = side.ms_per_trial / raw.ms_per_trial
+                print(f"  {side.name:<34} {side.ms_per_trial:8.2f} ms/trial   {ratio:5.2f}x raw")
+        for kind, group in sides.items():
+            raw, orchestration = group[0], group[1]
+            ratio = orchestration.ms_per_trial / raw.ms_per_trial
+            verdict = "meets" if ratio <= 1.2 else "misses"
+            print(f"RATIO {kind}: autodl orchestration / raw Optuna = {ratio:.2f}x "
+                  f"({verdict} the <= 1.2x target)")  # fmt: skip
+        overheads = [g[1].ms_per_trial - g[0].ms_per_trial for g in sides.values()]
+        print(f"autodl adds {statistics.mean(overheads):.2f} ms per trial on average")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+../autodl/space/builtin/vae.py
