@@ -82,7 +82,9 @@ def run_keras_tuner(trials: int, folder: Path) -> list[float]:
         outputs = keras.layers.Dense(data.n_classes, activation="softmax")(x)
         model = keras.Model(inputs, outputs)
         lr = hp.Float("learning_rate", 1e-3, 1e-1, sampling="log")
-        model.compile(keras.optimizers.Adam(lr), "sparse_categorical_crossentropy", ["accuracy"])
+        model.compile(
+            optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+        )
         return model
 
     class Measured(kt.RandomSearch):

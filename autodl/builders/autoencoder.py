@@ -104,7 +104,9 @@ def _dense_decoder(z: Any, shape: tuple[int, ...], config: dict[str, Any]) -> An
     latent = int(config["latent_dim"])
     depth = int(config["decoder_layers"])
     for i in range(depth):  # widening: the mirror of the encoder's funnel
-        tensor = dense_block(tensor, _units(config["decoder_units"], depth - 1 - i, latent), config)
+        tensor = dense_block(
+            tensor, _units(config["decoder_units"], depth - 1 - i, latent), config
+        )
     tensor = keras.layers.Dense(
         math.prod(shape), activation="sigmoid", dtype="float32", **layer_kwargs(config)
     )(tensor)

@@ -19,9 +19,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=1.0,
         help="randomness: below 1 safer, above 1 wilder (scales the latent spread for images)",
     )
-    parser.add_argument("--length", type=int, help="text and sequences: steps to generate per sample "
-                        "(default 200 characters, 50 tokens or steps)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same samples")
+    parser.add_argument(
+        "--length",
+        type=int,
+        help="text and sequences: steps to generate per sample "
+        "(default 200 characters, 50 tokens or steps)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="random seed; the same seed gives the same samples"
+    )
     parser.add_argument(
         "--out",
         help="file to write: .png (image grid) or .npz for images, .txt or .json for text, "

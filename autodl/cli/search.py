@@ -136,7 +136,6 @@ def _dry_run(settings: object) -> int:
     from autodl.data import load_data
     from autodl.space import load_space
     from autodl.space._hypermodel import adapt
-
     from autodl.study._generation import resolve_generation_task
 
     loaded = adapt(load_space(settings.space))  # type: ignore[attr-defined]

@@ -43,7 +43,9 @@ def _labels(
     if detect_task(joined) != "classification" or len(np.unique(joined.astype(str))) < 2:
         notes.append(f"ignored {raw.target_label}: its values are not classes to colour by")
         return unlabelled, ()
-    encoded, _, names = encode_target(ys, task="classification", where=source, what=raw.target_label)
+    encoded, _, names = encode_target(
+        ys, task="classification", where=source, what=raw.target_label
+    )
     if raw.label_names:
         names = tuple(raw.label_names[int(name)] for name in names)
     return encoded, names
@@ -66,7 +68,9 @@ def assemble_generation(
 ) -> Dataset:
     """Split `raw` into train / val (/ test) for a generative model."""
     sizes = {"x": rows(raw.x), "x_val": None, "x_test": None}
-    sizes.update({k: rows(v) for k, v in (("x_val", raw.x_val), ("x_test", raw.x_test)) if v is not None})
+    sizes.update(
+        {k: rows(v) for k, v in (("x_val", raw.x_val), ("x_test", raw.x_test)) if v is not None}
+    )
     total = sum(n for n in sizes.values() if n is not None)
     if total < MIN_ROWS:
         raise DataError(f"{source}: too few rows: {total} (need at least {MIN_ROWS})")

@@ -70,7 +70,9 @@ def finalize_generation(context: Any, *, refit: bool = False, ensemble: int = 0)
     saved_model: str | None = SAVED_MODEL_DIR
     try:
         export_saved_model(model, out / SAVED_MODEL_DIR)
-    except Exception as exc:  # the .keras files are the primary export; say why this one is missing
+    except (
+        Exception
+    ) as exc:  # the .keras files are the primary export; say why this one is missing
         saved_model = None
         notes.append(f"no SavedModel: {_first_line(exc)}")
         _logger.warning("no SavedModel for the best model: %s", exc)
@@ -134,7 +136,9 @@ def finalize_generation(context: Any, *, refit: bool = False, ensemble: int = 0)
     return additions
 
 
-def export_generator(model: Any, config: dict[str, Any], data: Any, out: Path | None) -> dict[str, Any]:
+def export_generator(
+    model: Any, config: dict[str, Any], data: Any, out: Path | None
+) -> dict[str, Any]:
     """Save the generator part(s) of `model` into `out` (None: save nothing) and describe
     them: the card's "generation" entry, plus its "input" and "output" specifications."""
     family = config["family"]
@@ -143,7 +147,9 @@ def export_generator(model: Any, config: dict[str, Any], data: Any, out: Path | 
     return _export_textgen(model, config, data, out)
 
 
-def _export_autoencoder(model: Any, config: dict[str, Any], data: Any, out: Path | None) -> dict[str, Any]:
+def _export_autoencoder(
+    model: Any, config: dict[str, Any], data: Any, out: Path | None
+) -> dict[str, Any]:
     encoder, decoder = model.get_layer("encoder"), model.get_layer("decoder")
     if out is not None:
         save_keras_model(decoder, out / DECODER)
@@ -157,7 +163,9 @@ def _export_autoencoder(model: Any, config: dict[str, Any], data: Any, out: Path
     else:
         # A plain autoencoder has no prior: codes come from a Gaussian fitted to the
         # training set's codes, one mean and spread per dimension.
-        codes = np.asarray(encoder.predict(x, batch_size=PREDICT_BATCH, verbose=0), dtype="float64")
+        codes = np.asarray(
+            encoder.predict(x, batch_size=PREDICT_BATCH, verbose=0), dtype="float64"
+        )
         prior = {
             "kind": "gaussian fitted to the training codes",
             "mean": codes.mean(axis=0).round(6).tolist(),
@@ -200,7 +208,9 @@ def sequence_length(config: dict[str, Any], data: Any) -> int:
     return max(1, min(length, len(stream) - 1))
 
 
-def _export_textgen(model: Any, config: dict[str, Any], data: Any, out: Path | None) -> dict[str, Any]:
+def _export_textgen(
+    model: Any, config: dict[str, Any], data: Any, out: Path | None
+) -> dict[str, Any]:
     from autodl.builders._generative import Vocabulary
     from autodl.builders.textgen import sampler
 
@@ -208,15 +218,19 @@ def _export_textgen(model: Any, config: dict[str, Any], data: Any, out: Path | N
     generator = sampler(model, length)
     if out is not None:
         save_keras_model(generator, out / GENERATOR)
-    entry: dict[str, Any] = {"family": "textgen", "sequence_length": length, "labels": list(data.class_names)}
+    entry: dict[str, Any] = {
+        "family": "textgen",
+        "sequence_length": length,
+        "labels": list(data.class_names),
+    }
     if data.input_kind == "sequence":
         rows = np.asarray(data.x_val, dtype="float32")
         features = int(rows.shape[-1])
         residual = _residual_std(model, config, data)
+        entry["from"] = f"a seed window of {length} steps, continued one predicted step at a time"
         entry.update(
             kind="sequences",
             generates=f"real-valued sequences of {features} feature(s) per step, like {data.name}",
-            **{"from": f"a seed window of {length} steps, continued one predicted step at a time"},
             seed_sequence=rows[0, :length].round(6).tolist(),
             residual_std=residual,
             generator={
@@ -229,18 +243,21 @@ def _export_textgen(model: Any, config: dict[str, Any], data: Any, out: Path | N
                 "input": "x",
                 "dtype": "float32",
                 "shape": [None, features],
-                "description": f"sequence input `x`, float32, shape (steps, {features}) per sample.",
+                "description": f"sequence input `x`, float32, shape (steps, {features}) "
+                "per sample.",
             },
             output={"kind": "next step at every position", "shape": [None, features]},
         )
         return entry
     vocabulary = Vocabulary.from_data(data)
     what = "characters" if vocabulary.kind == "characters" else "token ids"
+    entry["from"] = (
+        f"a seed ({what}; empty means the start of a row) and the previous {length} steps"
+    )
     entry.update(
         kind="text" if vocabulary.kind == "characters" else "tokens",
         generates=f"{'text' if vocabulary.kind == 'characters' else 'token sequences'} "
         f"like {data.name}'s, one {what[:-1]} at a time",
-        **{"from": f"a seed ({what}; empty means the start of a row) and the previous {length} steps"},
         vocabulary=vocabulary.to_dict(),
         generator={
             "file": GENERATOR,
@@ -257,7 +274,10 @@ def _export_textgen(model: Any, config: dict[str, Any], data: Any, out: Path | N
             "description": f"int32 ids into the vocabulary of {vocabulary.size} {what} "
             "(model_card.json: generation.vocabulary), shape (steps,) per sample.",
         },
-        output={"kind": "next-token probabilities at every position", "shape": [None, vocabulary.size]},
+        output={
+            "kind": "next-token probabilities at every position",
+            "shape": [None, vocabulary.size],
+        },
     )
     return entry
 
@@ -288,7 +308,10 @@ def _score_autoencoder(model: Any, family: str, data: Any, x: np.ndarray) -> dic
     low, span = value_range(np.asarray(data.x_train, dtype="float32"))
     if family == "vae":
         encoder, decoder = model.get_layer("encoder"), model.get_layer("decoder")
-        mean, log_var = (np.asarray(a, dtype="float64") for a in encoder.predict(x, batch_size=PREDICT_BATCH, verbose=0))
+        mean, log_var = (
+            np.asarray(a, dtype="float64")
+            for a in encoder.predict(x, batch_size=PREDICT_BATCH, verbose=0)
+        )
         log_var = np.clip(log_var, -20.0, 20.0)
         noise = np.random.default_rng(EVALUATE_SEED).standard_normal(mean.shape)
         z = (mean + np.exp(0.5 * log_var) * noise).astype("float32")
@@ -318,7 +341,9 @@ def _score_textgen(model: Any, config: dict[str, Any], data: Any, x: Any) -> dic
         return {"token_loss": float((((predicted - targets) / std) ** 2).mean())}
     stream, _ = Vocabulary.from_data(data).stream(x)
     windows, targets = stream_windows(stream, length, length)
-    probabilities = np.asarray(model.predict(windows, batch_size=PREDICT_BATCH, verbose=0), dtype="float64")
+    probabilities = np.asarray(
+        model.predict(windows, batch_size=PREDICT_BATCH, verbose=0), dtype="float64"
+    )
     picked = np.take_along_axis(probabilities, targets[..., np.newaxis].astype("int64"), axis=-1)
     loss = float(-np.log(np.clip(picked, 1e-12, 1.0)).mean())
     return {"token_loss": loss, "perplexity": math.exp(min(loss, 700.0))}
@@ -338,14 +363,17 @@ def generation_markdown(card: dict[str, Any]) -> list[str]:
         f"- **Generator**: `{generator['file']}`: {generator['input']} -> {generator['output']}",
     ]
     if generation.get("encoder"):
-        lines.append(f"- **Encoder**: `{generation['encoder']['file']}` -> {generation['encoder']['output']}")
+        encoder = generation["encoder"]
+        lines.append(f"- **Encoder**: `{encoder['file']}` -> {encoder['output']}")
     if generation.get("value_range"):
         low, high = generation["value_range"]
         lines.append(f"- **Values** range from {low:.4g} to {high:.4g}, as in the training data")
     vocabulary = generation.get("vocabulary")
     if vocabulary:
         shown = "".join(vocabulary["symbols"]) if vocabulary["kind"] == "characters" else None
-        text = json.dumps(shown) if shown is not None else ", ".join(map(str, vocabulary["symbols"]))
+        text = (
+            json.dumps(shown) if shown is not None else ", ".join(map(str, vocabulary["symbols"]))
+        )
         lines.append(
             f"- **Vocabulary**: {vocabulary['size']} {vocabulary['kind']}, in id order: {text}"
         )
@@ -355,7 +383,13 @@ def generation_markdown(card: dict[str, Any]) -> list[str]:
     lines += [
         "",
         "Sample with `autodl generate --model DIR --n 16 --out samples."
-        + ("png" if generation["kind"] == "images" else "txt" if generation["kind"] == "text" else "json")
+        + (
+            "png"
+            if generation["kind"] == "images"
+            else "txt"
+            if generation["kind"] == "text"
+            else "json"
+        )
         + "`.",
     ]
     return lines

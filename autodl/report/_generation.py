@@ -109,8 +109,13 @@ def _facts(best: Any, config: dict[str, Any], *, perplexity: bool) -> list[tuple
         "val_mse": "validation mean squared error (on the [0, 1] scale)",
         "val_token_loss": "validation loss per token",
     }
-    facts = [("model", f"trial {best.number}: {config.get('family', '?')}"
-              f" ({config.get('architecture') or 'default'} architecture)")]
+    facts = [
+        (
+            "model",
+            f"trial {best.number}: {config.get('family', '?')}"
+            f" ({config.get('architecture') or 'default'} architecture)",
+        )
+    ]
     for metric, label in names.items():
         values = history.get(metric)
         if not values or epoch is None or not 0 <= int(epoch) < len(values):
@@ -124,7 +129,9 @@ def _facts(best: Any, config: dict[str, Any], *, perplexity: bool) -> list[tuple
 
 
 # ------------------------------------------------------------------- autoencoders
-def _autoencoder_samples(section: GenerationSection, model: Any, config: dict[str, Any], data: Any) -> None:
+def _autoencoder_samples(
+    section: GenerationSection, model: Any, config: dict[str, Any], data: Any
+) -> None:
     from autodl.export._generate import decode, decode_prior, image_grid, png_bytes
     from autodl.export._generative import export_generator
 
@@ -153,7 +160,8 @@ def _autoencoder_samples(section: GenerationSection, model: Any, config: dict[st
     where = (
         "codes drawn from the standard normal prior"
         if config["family"] == "vae"
-        else "codes drawn from a Gaussian fitted to the training codes (an autoencoder has no prior)"
+        else "codes drawn from a Gaussian fitted to the training codes "
+        "(an autoencoder has no prior)"
     )
     section.images.append(
         {
@@ -167,7 +175,9 @@ def _autoencoder_samples(section: GenerationSection, model: Any, config: dict[st
         section.images.append(_traversal(decoder, generation, latent, value_range, decode))
 
 
-def _traversal(decoder: Any, generation: dict[str, Any], latent: int, value_range: Any, decode: Any) -> dict[str, str]:
+def _traversal(
+    decoder: Any, generation: dict[str, Any], latent: int, value_range: Any, decode: Any
+) -> dict[str, str]:
     from statistics import NormalDist
 
     from autodl.export._generate import image_grid, png_bytes
@@ -192,7 +202,9 @@ def _traversal(decoder: Any, generation: dict[str, Any], latent: int, value_rang
 
 
 # ------------------------------------------------------------------------ textgen
-def _textgen_samples(section: GenerationSection, model: Any, config: dict[str, Any], data: Any) -> None:
+def _textgen_samples(
+    section: GenerationSection, model: Any, config: dict[str, Any], data: Any
+) -> None:
     from autodl.builders._generative import Vocabulary
     from autodl.builders.textgen import sampler
     from autodl.export._generate import sample_ids
@@ -214,7 +226,9 @@ def _textgen_samples(section: GenerationSection, model: Any, config: dict[str, A
         prompt, _ = vocabulary.encode(list(first)[:5])
     for temperature in TEMPERATURES:
         rng = np.random.default_rng(SAMPLE_SEED)
-        ids = sample_ids(generator, vocabulary, prompt, TEXT_SAMPLES, TEXT_LENGTH, temperature, rng)
+        ids = sample_ids(
+            generator, vocabulary, prompt, TEXT_SAMPLES, TEXT_LENGTH, temperature, rng
+        )
         if vocabulary.kind == "characters":
             samples = [seed + vocabulary.decode(row) for row in ids]
         else:
@@ -232,7 +246,9 @@ def _textgen_samples(section: GenerationSection, model: Any, config: dict[str, A
     )
 
 
-def _sequence_figure(section: GenerationSection, generator: Any, generation: dict[str, Any]) -> None:
+def _sequence_figure(
+    section: GenerationSection, generator: Any, generation: dict[str, Any]
+) -> None:
     import plotly.graph_objects as go
 
     from autodl.export._generate import continue_sequences
@@ -240,8 +256,15 @@ def _sequence_figure(section: GenerationSection, generator: Any, generation: dic
     seed = np.asarray(generation["seed_sequence"], dtype="float32")
     fig = go.Figure()
     steps = list(range(len(seed)))
-    fig.add_trace(go.Scatter(x=steps, y=seed[:, 0].tolist(), mode="lines", name="seed (validation)",
-                             line={"color": "#333", "width": 2}))
+    fig.add_trace(
+        go.Scatter(
+            x=steps,
+            y=seed[:, 0].tolist(),
+            mode="lines",
+            name="seed (validation)",
+            line={"color": "#333", "width": 2},
+        )
+    )
     colors = {0.5: "#1f77b4", 1.0: "#ff7f0e"}
     for temperature in TEMPERATURES:
         rng = np.random.default_rng(SAMPLE_SEED)

@@ -37,8 +37,8 @@ def resolve_generation_task(settings: Any, space: Any) -> Any:
         if settings.task == "generation":
             declared = ", ".join(families) if families else "its own Keras model"
             raise ConfigError(
-                f"--task generation: the space declares {declared}; generation needs the "
-                f"family {', '.join(GENERATIVE_FAMILIES)}"
+                f"--task generation: the space declares {declared}; generation needs one "
+                f"of the families {', '.join(GENERATIVE_FAMILIES)}"
             )
         return settings
     others = [f for f in families or () if f not in GENERATIVE_FAMILIES]

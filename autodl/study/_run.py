@@ -104,7 +104,6 @@ def prepare_search(settings: SearchSettings, *, command: str = "") -> SearchCont
     from autodl.data import load_data
     from autodl.space import load_space
     from autodl.space._hypermodel import adapt
-
     from autodl.study._generation import check_generation_data, resolve_generation_task
 
     settings = settings.validate()

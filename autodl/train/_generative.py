@@ -162,7 +162,10 @@ def train_generative(
     trainer = trainer_of(parts, config)
     compile_generative(trainer, parts, config)
     reporter = EpochReporter(
-        trial, objective, patience=int(config.get("patience", 0)), restore_best=not config.get("ema")
+        trial,
+        objective,
+        patience=int(config.get("patience", 0)),
+        restore_best=not config.get("ema"),
     )
     callbacks = [reporter, EpochLearningRate(config), *(extra_callbacks or [])]
     if config.get("schedule") == "plateau":

@@ -102,6 +102,7 @@ def _first_running(study: optuna.Study, pids: dict[str, subprocess.Popen[str]], 
     pytest.fail("no worker ever ran a trial")
 
 
+@pytest.mark.slow  # about a minute: three processes load TensorFlow at once on two cores
 def test_three_workers_join_a_postgresql_study_and_sigterm_interrupts_one(
     postgres_url: str, study_name: str, cleanup_study, tmp_path: Path
 ) -> None:
