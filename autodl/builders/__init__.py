@@ -54,7 +54,9 @@ def build_model(config: dict[str, Any], data: Any, *, target_scale: tuple[float,
     model = keras.Model(model_input.inputs, outputs, name=f"autodl_{family}")
     if target_scale is not None:
         mean, std = target_scale
-        outputs = keras.layers.Rescaling(scale=float(std), offset=float(mean), name="target_units")(outputs)
+        outputs = keras.layers.Rescaling(
+            scale=float(std), offset=float(mean), name="target_units", dtype="float32"
+        )(outputs)
     # A separate, never-compiled model over the same layers: it saves without optimizer
     # state or custom losses, so it loads anywhere with plain Keras.
     return BuiltModel(model, keras.Model(model_input.inputs, outputs, name=f"autodl_{family}"))

@@ -1,8 +1,9 @@
 """The report's section for generation studies: what the best model makes of the data.
 
-- autoencoders and VAEs on images: validation inputs above their reconstructions; new
-  samples (a VAE's from its prior, an autoencoder's from a Gaussian fitted to its
-  training codes); for a VAE, a walk over the first two latent dimensions;
+- autoencoders and VAEs: the validation codes on two latent dimensions, coloured by
+  label where the data has labels; on images also validation inputs above their
+  reconstructions, new samples (a VAE's from its prior, an autoencoder's from a Gaussian
+  fitted to its training codes) and, for a VAE, a walk over two latent dimensions;
 - textgen on text or tokens: samples at two temperatures from a seed taken from the
   validation split, with the validation perplexity;
 - textgen on real-valued sequences: continuations of a validation sequence, as a chart.
@@ -13,6 +14,7 @@ Images travel inline as base64 PNGs, so the page stays one self-contained file.
 from __future__ import annotations
 
 import base64
+import html
 import logging
 import math
 from dataclasses import dataclass, field
@@ -31,6 +33,8 @@ TEXT_SAMPLES = 3
 TEXT_LENGTH = 160
 SEED_CHARACTERS = 12
 SAMPLE_SEED = 0
+LATENT_POINTS = 2000
+MAX_LABEL_COLOURS = 20
 
 # One entry, as for the best-model section: a refreshed report samples again only when
 # best_model.keras has changed.
@@ -132,13 +136,14 @@ def _facts(best: Any, config: dict[str, Any], *, perplexity: bool) -> list[tuple
 def _autoencoder_samples(
     section: GenerationSection, model: Any, config: dict[str, Any], data: Any
 ) -> None:
-    from autodl.export._generate import decode, decode_prior, image_grid, png_bytes
+    from autodl.export._generate import decode_prior, image_grid, png_bytes
     from autodl.export._generative import export_generator
 
+    _latent_figure(section, model, config, data)
     if data.input_kind != "image":
         section.notes.append(
-            f"Samples are drawn for images; this model encodes {data.input_kind} data. "
-            "`autodl generate --out samples.csv` writes new rows."
+            f"Sample pictures are drawn for images; this model encodes {data.input_kind} data. "
+            "`autodl generate` writes new samples as numbers."
         )
         return
     generation = export_generator(model, config, data, None)
@@ -172,15 +177,59 @@ def _autoencoder_samples(
     )
     if config["family"] == "vae":
         latent = int(generation["latent"]["dim"])
-        section.images.append(_traversal(decoder, generation, latent, value_range, decode))
+        section.images.append(_traversal(decoder, generation, latent, value_range))
+
+
+def _latent_figure(
+    section: GenerationSection, model: Any, config: dict[str, Any], data: Any
+) -> None:
+    """Validation codes on the first two latent dimensions, coloured by label if any
+    (labels are what `--target` or class folders give a generation study)."""
+    import plotly.graph_objects as go
+
+    x = np.asarray(data.x_val[:LATENT_POINTS], dtype="float32")
+    codes = model.get_layer("encoder").predict(x, batch_size=256, verbose=0)
+    codes = np.asarray(codes[0] if config["family"] == "vae" else codes, dtype="float64")
+    labels = np.asarray(data.y_val[:LATENT_POINTS])
+    second = (
+        codes[:, 1]
+        if codes.shape[1] > 1
+        else np.random.default_rng(SAMPLE_SEED).uniform(-0.1, 0.1, len(codes))
+    )
+    fig = go.Figure()
+    names = data.class_names if len(data.class_names) <= MAX_LABEL_COLOURS else ()
+    groups = [(str(n), labels == i) for i, n in enumerate(names)] or [
+        ("validation rows", np.ones(len(codes), dtype=bool))
+    ]
+    for name, member in groups:
+        if member.any():
+            fig.add_trace(
+                go.Scatter(
+                    x=codes[member, 0].tolist(),
+                    y=second[member].tolist(),
+                    mode="markers",
+                    name=html.escape(name, quote=False),
+                    marker={"size": 5, "opacity": 0.7},
+                )
+            )
+    mean = "mean " if config["family"] == "vae" else ""
+    fig.update_layout(
+        title={"text": f"validation {mean}codes: latent dimensions 1 and 2", "x": 0.01},
+        xaxis_title="z1",
+        yaxis_title="z2" if codes.shape[1] > 1 else "(jitter)",
+        template="plotly_white",
+        height=420,
+        margin={"l": 60, "r": 20, "t": 50, "b": 50},
+    )
+    section.figures.append(("fig-generation-latent", fig))
 
 
 def _traversal(
-    decoder: Any, generation: dict[str, Any], latent: int, value_range: Any, decode: Any
+    decoder: Any, generation: dict[str, Any], latent: int, value_range: Any
 ) -> dict[str, str]:
     from statistics import NormalDist
 
-    from autodl.export._generate import image_grid, png_bytes
+    from autodl.export._generate import decode, image_grid, png_bytes
 
     # Evenly spaced quantiles of the prior, so each step covers the same probability.
     values = [NormalDist().inv_cdf(q) for q in np.linspace(0.05, 0.95, TRAVERSAL_STEPS)]

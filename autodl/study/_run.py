@@ -155,7 +155,7 @@ def prepare_search(settings: SearchSettings, *, command: str = "") -> SearchCont
         storage_url=mask_url(storage_url),
         command=command,
     )
-    from autodl.study._objective_fn import fail_orphaned_trials
+    from autodl.study._owners import fail_orphaned_trials
 
     orphaned = fail_orphaned_trials(study)
     if orphaned:

@@ -248,7 +248,9 @@ def configure_worker_process(settings: Any, *, threads: int | None = None) -> Ac
 
 def worker_name() -> str:
     """How the storage names this process in a trial's `worker` user attr: HOST:PID."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    from autodl.study._owners import worker_id
+
+    return worker_id()
 
 
 def worker_seed(seed: int | None, key: object) -> int | None:

@@ -28,8 +28,8 @@ space = SearchSpace(
     optimizer=choice("adam", "adamw", "nadam", "rmsprop"),
     learning_rate=real(3e-4, 1e-2, log=True),
     batch_size=choice(32, 64, 128),
-    epochs=30,
-    patience=5,
+    epochs=50,  # the KL term keeps falling long after the reconstruction settles
+    patience=8,
     # The textbook convolutional VAE runs first (Conv 32 and 64 with stride 2, a 2-number
     # code, transposed convs back up, Adam, KL at full weight).
     textbook=dict(
