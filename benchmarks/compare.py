@@ -110,7 +110,10 @@ def run_child(task: str, method: str, seed: int, budget: float, out: Path) -> di
         if result_file.exists():
             row.update(json.loads(result_file.read_text()))
         else:
-            row["error"] = f"run failed (exit {code}); see {logs / f'{task}-{method}-{seed}.log'}"
+            log_file = logs / f"{task}-{method}-{seed}.log"
+            lines = [line for line in log_file.read_text(errors="replace").splitlines() if line.strip()]
+            last = lines[-1].strip()[:300] if lines else ""
+            row["error"] = f"run failed (exit {code}): {last} (log: {log_file})"
         row["process_seconds"] = round(time.perf_counter() - start, 3)
         return row
 

@@ -102,7 +102,7 @@ def finalize_export(
         if trial_file != best_path:  # undo an earlier refit: export the trial's own model
             _copy(trial_file, best_path)
         source = "trial"
-    export_saved_model(model, out / SAVED_MODEL_DIR)
+    saved_model = export_saved_model(model, out / SAVED_MODEL_DIR)
     test = None
     if data.y_test is not None and len(data.y_test):
         test = task_metrics(
@@ -111,7 +111,7 @@ def finalize_export(
     ensemble_entry = _export_ensemble(context, best, k, trial_model, config) if k >= 2 else None
     export = {
         "model": BEST_MODEL,
-        "saved_model": SAVED_MODEL_DIR,
+        "saved_model": SAVED_MODEL_DIR if saved_model else None,
         "model_card": CARD_JSON,
         "source": source,
         "trial": best.number,
@@ -206,10 +206,10 @@ def _export_ensemble(
     outputs = predict_outputs(model, x_val)
     single = score(predict_outputs(trial_model, x_val)) if trial_model is not None else best.value
     save_keras_model(model, out / ENSEMBLE_MODEL)
-    export_saved_model(model, out / ENSEMBLE_SAVED_MODEL)
+    saved_model = export_saved_model(model, out / ENSEMBLE_SAVED_MODEL)
     return {
         "file": ENSEMBLE_MODEL,
-        "saved_model": ENSEMBLE_SAVED_MODEL,
+        "saved_model": ENSEMBLE_SAVED_MODEL if saved_model else None,
         "members": [m.trial for m in members],
         "metric": objective.metric,
         "direction": objective.direction,

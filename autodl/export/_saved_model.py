@@ -7,6 +7,7 @@ inside the model.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import shutil
 import tempfile
@@ -18,12 +19,18 @@ _logger = logging.getLogger(__name__)
 SAVED_MODEL_DIR = "saved_model"
 
 
-def export_saved_model(model: Any, path: Path) -> Path:
+def export_saved_model(model: Any, path: Path) -> Path | None:
     """Write `model` as a SavedModel folder at `path`, replacing any previous one.
+
+    Returns None without TensorFlow (e.g. a JAX-only GPU machine): the `.keras` model is
+    the export there.
 
     The folder is written beside its final place and renamed in, so a crash leaves the
     previous export (or none), never half of one.
     """
+    if importlib.util.find_spec("tensorflow") is None:
+        _logger.warning("TensorFlow is not installed: no SavedModel written to %s", path)
+        return None
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))

@@ -1304,8 +1304,9 @@ def write_search_report(
             storage=context.storage_url,
             best_model=best_model,
         )
-    except Exception:  # the search's results matter more than its report
-        _logger.warning("could not write %s", Path(context.out) / REPORT_FILE, exc_info=True)
+    except Exception as exc:  # the search's results matter more than its report
+        _logger.warning("could not write %s: %s", Path(context.out) / REPORT_FILE, exc)
+        _logger.debug("report failure", exc_info=True)
         return None
 
 
@@ -1357,8 +1358,9 @@ class ReportRefresher:
                 storage=self.storage,
                 best_model=self.best_model,
             )
-        except Exception:  # a report is never worth a failed search
-            _logger.warning("could not refresh %s", self.out_dir / REPORT_FILE, exc_info=True)
+        except Exception as exc:  # a report is never worth a failed search
+            _logger.warning("could not refresh %s: %s", self.out_dir / REPORT_FILE, exc)
+            _logger.debug("report failure", exc_info=True)
         finally:
             self.render_seconds = time.monotonic() - started
             self.last_write = time.monotonic()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -159,6 +160,36 @@ class SearchSpace:
                 )
             params[key] = _label(value)
         return params
+
+    def for_task(self, task: str) -> SearchSpace:
+        """This space for one task: `loss` keeps only the names that task can train with.
+
+        One space file then serves classification and regression alike, e.g.
+        `loss=choice("crossentropy", "focal", "mse", "huber")`; functions always stay.
+        """
+        valid = {"regression": vocab.REGRESSION_LOSSES}.get(task, vocab.CLASSIFICATION_LOSSES)
+        entry = self.entries.get("loss")
+        if task == "generation" or entry is None:
+            return self
+        fits = lambda v: v is None or v in valid or v in self.custom_objects  # noqa: E731
+        space = copy.copy(self)
+        space.entries = dict(self.entries)
+        space.textbook = {k: v for k, v in self.textbook.items() if k != "loss" or fits(v)}
+        if not entry.searched:
+            if not fits(_label(entry.value)):
+                raise SpaceError(
+                    f"dimension 'loss': '{entry.value}' cannot train a {task} model; "
+                    + one_of("use", entry.value, valid)
+                )
+            return space
+        kept = tuple(v for v in entry.value.values if fits(_label(v)))
+        if not kept:
+            raise SpaceError(
+                f"dimension 'loss': none of {list(entry.value.labels)} can train a {task} model; "
+                f"add one of {', '.join(valid)}"
+            )
+        space.entries["loss"] = SpaceEntry("loss", Choice(values=kept, when=entry.value.when))
+        return space
 
     # ---------------------------------------------------------------- use
     @property

@@ -6,6 +6,7 @@ storage is the single source of truth: outputs are rebuilt from it at the end.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 import time
@@ -121,6 +122,8 @@ def prepare_search(settings: SearchSettings, *, command: str = "") -> SearchCont
         seed=settings.seed or 0,
     )
     check_generation_data(loaded.space, data)
+    if hasattr(loaded.space, "for_task"):  # e.g. keep only the losses this task trains with
+        loaded = dataclasses.replace(loaded, space=loaded.space.for_task(data.task))
     if getattr(loaded.space, "builds_own_model", False):
         # The user's compile() decides which metrics exist: build once with the defaults.
         objective = loaded.space.infer_objective(settings.objective, data.task)

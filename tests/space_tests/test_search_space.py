@@ -142,3 +142,24 @@ def test_builtin_spaces_cover_every_dimension_the_product_promises() -> None:
         "epochs", "patience", "scaling", "outliers", "augment", "ema", "embedding_dim",
     }  # fmt: skip
     assert promised <= keys, promised - keys
+
+
+def test_for_task_keeps_only_the_losses_a_task_trains_with() -> None:
+    space = SearchSpace(loss=choice("crossentropy", "focal", "mse", "huber"), textbook={"loss": "crossentropy"})
+    regression = space.for_task("regression")
+    assert regression.searched["loss"].labels == ("mse", "huber")
+    assert "loss" not in regression.textbook
+    assert space.for_task("binary").searched["loss"].labels == ("crossentropy", "focal")
+    assert space.searched["loss"].labels == ("crossentropy", "focal", "mse", "huber"), "the original is untouched"
+    with pytest.raises(SpaceError, match="dimension 'loss'.*cannot train a regression model"):
+        SearchSpace(loss="focal").for_task("regression")
+    with pytest.raises(SpaceError, match="none of .* can train a multiclass model"):
+        SearchSpace(loss=choice("mse", "mae")).for_task("multiclass")
+
+
+def test_the_builtin_mlp_space_trains_regression_too(tmp_path) -> None:
+    import autodl
+
+    result = autodl.search("mlp", data="builtin:diabetes", trials=1, seed=0, out=str(tmp_path / "out"))
+    assert result.summary["trials"]["complete"] == 1
+    assert result.best_config["loss"] in ("mse", "mae", "huber", None)

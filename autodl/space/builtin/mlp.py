@@ -23,7 +23,9 @@ space = SearchSpace(
     scaling=choice("standard", "minmax"),
     outliers=choice("none", "clip", "zscore"),
     # training recipe
-    loss=choice("crossentropy", "focal"),
+    # each task keeps the losses it can train with: the first two for classification,
+    # the last three for regression
+    loss=choice("crossentropy", "focal", "mse", "mae", "huber"),
     optimizer=choice("adam", "adamw", "nadam", "rmsprop", "sgd", "adagrad", "adadelta"),
     learning_rate=real(1e-4, 3e-2, log=True),
     momentum=real(0.8, 0.99),  # sampled only for SGD
