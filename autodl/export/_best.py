@@ -42,20 +42,27 @@ class BestModelWriter:
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
-    def current_value(self) -> float | None:
+    def current(self) -> tuple[float, int] | None:
+        """(value, trial number) of the model on disk, if it belongs to this study."""
         try:
             record = json.loads((self.out / BEST_CONFIG).read_text())
             if self.study_name and record.get("study_name") != self.study_name:
                 return None  # another study's leftovers (--overwrite): ours replace them
-            return float(record["value"])
+            return float(record["value"]), int(record.get("trial", -1))
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
+
+    def _beats(self, value: float, trial: Any, best: float, best_trial: int) -> bool:
+        """Better, or equal and earlier: Optuna's best trial is the first of equals."""
+        if value == best:
+            return trial is not None and int(trial) < best_trial
+        return value > best if self.maximize else value < best
 
     def offer(self, value: float, model: Any, record: dict[str, Any]) -> bool:
         """Save `model` and `record` (best_config.json) if `value` beats the saved best."""
         with self._locked():
-            current = self.current_value()
-            if current is not None and not (value > current if self.maximize else value < current):
+            current = self.current()
+            if current is not None and not self._beats(value, record.get("trial"), *current):
                 return False
             save_keras_model(model, self.out / BEST_MODEL)
             write_json(self.out / BEST_CONFIG, {**record, "value": value})

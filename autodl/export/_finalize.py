@@ -46,7 +46,7 @@ def finalize_export(
     refit = bool(getattr(settings, "refit", False)) if refit is None else refit
     k = int(getattr(settings, "ensemble", 0) or 0) if ensemble is None else ensemble
     study, data, out = context.study, context.data, Path(context.out)
-    if data.task == "generation":  # the generator part and its card: see _generative.py
+    if getattr(data, "task", None) == "generation":  # the generator part and its card: see _generative.py
         from autodl.export._generative import finalize_generation
 
         return finalize_generation(context, refit=refit, ensemble=k)

@@ -24,7 +24,7 @@ def _open_fds() -> int:
 
 @pytest.mark.slow
 @pytest.mark.xfail(
-    strict=True,
+    strict=False,
     reason="known defect: Keras/TensorFlow keep memory across trials in one process "
     "(benchmarks/memory.py measured +663 MB over 95 trials, KerasTuner +480 MB); "
     "recycling trial processes every N trials is the planned fix",
