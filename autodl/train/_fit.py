@@ -133,24 +133,42 @@ def train_config(
         callbacks=callbacks,
         verbose=0,
     )
+    return trained_outcome(
+        reporter, config, objective, model, built.export_model, (prepared.x_val, prepared.y_val), start
+    )
+
+
+def trained_outcome(
+    reporter: Any,
+    config: dict[str, Any],
+    objective: Objective,
+    model: Any,
+    export_model: Any,
+    validation: tuple[Any, Any],
+    start: float,
+) -> TrainedModel:
+    """What a finished `fit` produced, judged as the exported model will be; raises
+    `TrialFailure` when training broke (NaN, a missing metric)."""
+    from autodl.train._callbacks import TrialFailure
+
     if reporter.failure:
         raise TrialFailure(reporter.failure)
     value = reporter.best_value
     if config.get("ema") and not reporter.pruned:
         # With EMA the model now holds the averaged weights: judge those.
-        logs = model.evaluate(prepared.x_val, prepared.y_val, verbose=0, return_dict=True)
+        logs = model.evaluate(*validation, verbose=0, return_dict=True)
         value = float(logs[objective.metric.removeprefix("val_")])
         reporter.best_epoch = reporter.epochs_run - 1
     if value is None or not math.isfinite(value):
         raise TrialFailure(f"{objective.metric} was never finite")
     return TrainedModel(
         model=model,
-        export_model=built.export_model,
+        export_model=export_model,
         value=float(value),
         best_epoch=reporter.best_epoch,
         epochs_run=reporter.epochs_run,
         seconds=time.perf_counter() - start,
-        n_params=int(model.count_params()),
+        n_params=int(export_model.count_params()),
         curve=reporter.curve,
         history=reporter.history,
         pruned=reporter.pruned,

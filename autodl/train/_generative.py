@@ -16,7 +16,6 @@ None of them includes the L1/L2 penalties, which Keras adds to `loss`.
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 
@@ -150,7 +149,7 @@ def train_generative(
 ) -> Any:
     """Build and fit a generative `config`; raise `TrialFailure` if it cannot train."""
     from autodl.builders import build_generative
-    from autodl.train._fit import TrainedModel, _first_line
+    from autodl.train._fit import _first_line, trained_outcome
 
     start = time.perf_counter()
     data = prepared.data
@@ -187,24 +186,4 @@ def train_generative(
         callbacks=callbacks,
         verbose=0,
     )
-    if reporter.failure:
-        raise TrialFailure(reporter.failure)
-    value = reporter.best_value
-    if config.get("ema") and not reporter.pruned:
-        logs = trainer.evaluate(*validation, verbose=0, return_dict=True)
-        value = float(logs[objective.metric.removeprefix("val_")])
-        reporter.best_epoch = reporter.epochs_run - 1
-    if value is None or not math.isfinite(value):
-        raise TrialFailure(f"{objective.metric} was never finite")
-    return TrainedModel(
-        model=trainer,
-        export_model=parts.export_model,
-        value=float(value),
-        best_epoch=reporter.best_epoch,
-        epochs_run=reporter.epochs_run,
-        seconds=time.perf_counter() - start,
-        n_params=int(parts.export_model.count_params()),
-        curve=reporter.curve,
-        history=reporter.history,
-        pruned=reporter.pruned,
-    )
+    return trained_outcome(reporter, config, objective, trainer, parts.export_model, validation, start)
