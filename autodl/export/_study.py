@@ -48,7 +48,6 @@ def export_study(
     command: str = "",
 ) -> tuple[Path, dict[str, Any]]:
     """Export the best model of a stored study into `out`; return (out, summary additions)."""
-    from autodl.data import load_data
     from autodl.export._finalize import finalize_export
     from autodl.results import write_outputs
     from autodl.results._summary import best_trial
@@ -70,14 +69,7 @@ def export_study(
     source = data or attrs.get("data") or settings.data
     if not source:
         raise DataError(f"study '{study.study_name}' records no data source; pass --data")
-    dataset = load_data(
-        source,
-        target=settings.target,
-        task=settings.task,
-        val_size=settings.val_size,
-        test_size=settings.test_size,
-        seed=settings.seed or 0,
-    )
+    dataset = settings.load_dataset(source)
     if attrs.get("task") and dataset.task != attrs["task"]:
         raise DataError(
             f"{source}: is a {dataset.task} task, but study '{study.study_name}' searched a "

@@ -102,7 +102,6 @@ def prepare_search(settings: SearchSettings, *, command: str = "") -> SearchCont
     """Load the space and the data, then create the study or resume the existing one."""
     import optuna
 
-    from autodl.data import load_data
     from autodl.space import load_space
     from autodl.space._hypermodel import adapt
     from autodl.study._generation import check_generation_data, resolve_generation_task
@@ -113,14 +112,7 @@ def prepare_search(settings: SearchSettings, *, command: str = "") -> SearchCont
     source = settings.data or getattr(loaded.space, "default_data", None)
     if not source:
         raise ConfigError(f"{loaded.path}: the space names no default_data; pass --data")
-    data = load_data(
-        source,
-        target=settings.target,
-        task=settings.task,
-        val_size=settings.val_size,
-        test_size=settings.test_size,
-        seed=settings.seed or 0,
-    )
+    data = settings.load_dataset(source)
     check_generation_data(loaded.space, data)
     if hasattr(loaded.space, "for_task"):  # e.g. keep only the losses this task trains with
         loaded = dataclasses.replace(loaded, space=loaded.space.for_task(data.task))

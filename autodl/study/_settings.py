@@ -69,6 +69,19 @@ class SearchSettings:
         check_pruner_name(self.pruner)
         return self
 
+    def load_dataset(self, source: str) -> Any:
+        """`source` split exactly as this search splits it (target, task, sizes, seed)."""
+        from autodl.data import load_data
+
+        return load_data(
+            source,
+            target=self.target,
+            task=self.task,
+            val_size=self.val_size,
+            test_size=self.test_size,
+            seed=self.seed or 0,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
