@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from autodl.data._dataset import Dataset, Features, RawData
-from autodl.data._split import MIN_ROWS, split_indices, take
+from autodl.data._split import MIN_ROWS, hold_out_splits
 from autodl.data._target import detect_task, encode_target
 from autodl.exceptions import DataError
 
@@ -86,21 +86,10 @@ def assemble_generation(
     x_val, y_val = raw.x_val, next(rest) if raw.x_val is not None else None
     x_test, y_test = raw.x_test, next(rest) if raw.x_test is not None else None
 
-    if test_size is not None and x_test is None:
-        kept, held = split_indices(
-            y, test_size, classify=labelled, seed=seed, where=source, split_name="test"
-        )
-        x_test, y_test = take(x, held), y[held]
-        x, y = take(x, kept), y[kept]
-    elif test_size is not None:
-        notes.append("ignored test_size: the source has its own test split")
-    if x_val is None:
-        kept, held = split_indices(
-            y, val_size, classify=labelled, seed=seed, where=source, split_name="validation"
-        )
-        x_val, y_val = take(x, held), y[held]
-        x, y = take(x, kept), y[kept]
-    assert y_val is not None
+    x, y, x_val, y_val, x_test, y_test = hold_out_splits(
+        x, y, x_val, y_val, x_test, y_test, val_size=val_size, test_size=test_size,
+        classify=labelled, seed=seed, source=source, notes=notes,
+    )
 
     return Dataset(
         name=raw.name,

@@ -12,7 +12,7 @@ from autodl.data._dataset import Dataset, RawData
 from autodl.data._generation import assemble_generation
 from autodl.data._images import check_image_size, load_image_folder
 from autodl.data._npz import load_npz
-from autodl.data._split import MIN_ROWS, check_size, split_indices, take
+from autodl.data._split import MIN_ROWS, check_size, hold_out_splits
 from autodl.data._tables import PARQUET_SUFFIXES, load_table
 from autodl.data._target import check_task, encode_target
 from autodl.exceptions import DataError
@@ -133,21 +133,10 @@ def _assemble(
     classify = kind != "regression"
     notes = list(raw.notes)
 
-    if test_size is not None and x_test is None:
-        kept, held = split_indices(
-            y, test_size, classify=classify, seed=seed, where=source, split_name="test"
-        )
-        x_test, y_test = take(x, held), y[held]
-        x, y = take(x, kept), y[kept]
-    elif test_size is not None:
-        notes.append("ignored test_size: the source has its own test split")
-    if x_val is None:
-        kept, held = split_indices(
-            y, val_size, classify=classify, seed=seed, where=source, split_name="validation"
-        )
-        x_val, y_val = take(x, held), y[held]
-        x, y = take(x, kept), y[kept]
-    assert y_val is not None  # for type checkers: a provided x_val always has its y_val
+    x, y, x_val, y_val, x_test, y_test = hold_out_splits(
+        x, y, x_val, y_val, x_test, y_test, val_size=val_size, test_size=test_size,
+        classify=classify, seed=seed, source=source, notes=notes,
+    )
 
     return Dataset(
         name=raw.name,

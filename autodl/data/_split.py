@@ -75,3 +75,37 @@ def take(x: Features, idx: np.ndarray) -> Features:
     if isinstance(x, dict):
         return {name: column[idx] for name, column in x.items()}
     return x[idx]
+
+
+def hold_out_splits(
+    x: Features,
+    y: np.ndarray,
+    x_val: Features | None,
+    y_val: np.ndarray | None,
+    x_test: Features | None,
+    y_test: np.ndarray | None,
+    *,
+    val_size: float | int,
+    test_size: float | int | None,
+    classify: bool,
+    seed: int,
+    source: str,
+    notes: list[str],
+) -> tuple[Features, np.ndarray, Features, np.ndarray, Features | None, np.ndarray | None]:
+    """Split off the test rows first (if asked and absent), then the validation rows."""
+    if test_size is not None and x_test is None:
+        kept, held = split_indices(
+            y, test_size, classify=classify, seed=seed, where=source, split_name="test"
+        )
+        x_test, y_test = take(x, held), y[held]
+        x, y = take(x, kept), y[kept]
+    elif test_size is not None:
+        notes.append("ignored test_size: the source has its own test split")
+    if x_val is None:
+        kept, held = split_indices(
+            y, val_size, classify=classify, seed=seed, where=source, split_name="validation"
+        )
+        x_val, y_val = take(x, held), y[held]
+        x, y = take(x, kept), y[kept]
+    assert y_val is not None  # for type checkers: a provided x_val always has its y_val
+    return x, y, x_val, y_val, x_test, y_test
