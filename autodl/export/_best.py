@@ -6,14 +6,11 @@ compare-and-write makes sure the files on disk always belong to the best of them
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from autodl._files import write_json, write_with
+from autodl._files import file_lock, write_json, write_with
 
 BEST_MODEL = "best_model.keras"
 BEST_CONFIG = "best_config.json"
@@ -31,16 +28,6 @@ class BestModelWriter:
         self.out = Path(out)
         self.maximize = direction == "maximize"
         self.study_name = study_name
-
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.out.mkdir(parents=True, exist_ok=True)
-        with open(self.out / ".best.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def current(self) -> tuple[float, int] | None:
         """(value, trial number) of the model on disk, if it belongs to this study."""
@@ -60,7 +47,7 @@ class BestModelWriter:
 
     def offer(self, value: float, model: Any, record: dict[str, Any]) -> bool:
         """Save `model` and `record` (best_config.json) if `value` beats the saved best."""
-        with self._locked():
+        with file_lock(self.out / ".best.lock"):
             current = self.current()
             if current is not None and not self._beats(value, record.get("trial"), *current):
                 return False

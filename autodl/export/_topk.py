@@ -7,16 +7,13 @@ file records each kept model's value; a file lock keeps it right with several wo
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autodl._files import write_json
+from autodl._files import file_lock, write_json
 from autodl.export._best import save_keras_model
 
 _logger = logging.getLogger(__name__)
@@ -44,16 +41,6 @@ class TopKModels:
         self.k = k
         self.maximize = direction == "maximize"
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with open(self.folder / ".lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
-
     def _read_index(self) -> dict[int, float]:
         try:
             raw = json.loads((self.folder / INDEX_FILE).read_text())
@@ -73,7 +60,7 @@ class TopKModels:
 
     def offer(self, trial: int, value: float, model: Any) -> bool:
         """Keep `model` if `value` ranks in the top k; return whether it was kept."""
-        with self._locked():
+        with file_lock(self.folder / ".lock"):
             index = self._read_index()
             ranked = self._ranked({**index, trial: float(value)})
             kept = dict(ranked[: self.k])
@@ -90,6 +77,6 @@ class TopKModels:
         """The kept models, best first."""
         if not self.folder.is_dir():
             return []
-        with self._locked():
+        with file_lock(self.folder / ".lock"):
             index = self._read_index()
         return [KeptModel(n, v, self.path(n)) for n, v in self._ranked(index)[: self.k]]
