@@ -78,6 +78,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "_module", None):
         parser.print_help()
         return EXIT_USAGE
+    # The command line to run again when a search process restarts itself to free memory;
+    # None when main() is called from Python, which must never be replaced.
+    args.restart_argv = list(sys.argv[1:]) if argv is None else None
     debug = bool(getattr(args, "debug", False))
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"

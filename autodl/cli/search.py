@@ -24,6 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     budget.add_argument("--timeout", type=float, help="stop starting new trials after this many seconds")
     budget.add_argument("--max-failures", type=int, default=5,
                         help="stop after this many consecutive failed trials (default 5)")
+    budget.add_argument("--max-memory-growth", type=float, default=100.0, metavar="MB",
+                        help="restart the search process (it resumes by itself) once its memory grew by "
+                        "more than MB since its first trial (default 100; 0: never)")
     optuna_group = parser.add_argument_group("optuna")
     optuna_group.add_argument("--sampler", default="tpe", help="tpe, random, cmaes, gp, qmc or grid (default tpe)")
     optuna_group.add_argument("--pruner", default="hyperband",
@@ -84,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
         trials_per_gpu=args.trials_per_gpu,
         mixed_precision=args.mixed_precision,
         jit=args.jit,
+        max_memory_growth=args.max_memory_growth,
     ).validate()
     if args.dry_run:
         return _dry_run(settings)
@@ -91,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
 
     from autodl.cli._signals import EXIT_INTERRUPTED, graceful_interrupts
     from autodl.report.terminal import SearchProgress, print_leaderboard
+    from autodl.study._memory import MemoryWatch, ProcessRestart, restart_process
 
     optuna.logging.set_verbosity(optuna.logging.DEBUG if args.debug else optuna.logging.ERROR)
     command = "autodl " + " ".join(shlex.quote(a) for a in sys.argv[1:])
@@ -98,9 +103,14 @@ def run(args: argparse.Namespace) -> int:
     for note in context.data.notes:
         print(f"note: {note}")
     progress = SearchProgress(context)
+    # Only a process that is the command itself can replace itself (not a caller of main()).
+    watch = MemoryWatch(settings.max_memory_growth) if args.restart_argv is not None else None
     try:
         with graceful_interrupts(), progress:
-            result = run_search(context, callbacks=[progress])
+            result = run_search(context, callbacks=[progress], memory_watch=watch)
+    except ProcessRestart as restart:
+        print(f"note: {restart}: restarting this process to free it; the search resumes", flush=True)
+        restart_process(args.restart_argv, restart.state)
     except KeyboardInterrupt:
         print(
             f"\ninterrupted: {context.finished()} finished trials are saved in {context.storage_url}; "

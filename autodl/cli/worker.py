@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,8 +35,9 @@ def run(args: argparse.Namespace) -> int:
     from autodl.cli import EXIT_INTERRUPTED
     from autodl.exceptions import ConfigError, SearchAborted
     from autodl.study import _workers as workers
+    from autodl.study._memory import MemoryWatch, RestartState, restart_process
 
-    started = time.time()
+    started = RestartState.current().started  # a worker restarted to free memory keeps its clock
     stop = workers.GracefulStop().install()
     workers.die_with_parent()
     storage = args.storage or os.environ.get(workers.STORAGE_ENV)
@@ -74,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"worker {workers.worker_name()} joined study {context.study.study_name}", flush=True)
         callbacks.append(progress)
     threads = os.environ.get(workers.THREADS_ENV)
+    deadline = _deadline(started, args.timeout)
     outcome = workers.run_worker(
         context,
         storage_url=storage,
@@ -82,10 +83,18 @@ def run(args: argparse.Namespace) -> int:
         worker_index=args.worker_index,
         threads=int(threads) if threads else None,
         write_files=not args.no_outputs,
-        deadline=_deadline(started, args.timeout),
+        deadline=deadline,
+        # Only a process that is the command itself can replace itself (not a caller of main()).
+        memory_watch=MemoryWatch(settings.max_memory_growth) if args.restart_argv is not None else None,
     )
     if progress is not None:
         progress.__exit__(None, None, None)
+    if outcome.restart is not None:
+        if not args.quiet:
+            print("note: memory grew past --max-memory-growth: restarting this worker to free it", flush=True)
+        if deadline is not None:
+            os.environ[workers.DEADLINE_ENV] = repr(deadline)
+        restart_process(args.restart_argv, outcome.restart)
     if outcome.interrupted:
         if not args.quiet:
             print(f"interrupted after {outcome.trials_run} trials of this worker")

@@ -1313,9 +1313,11 @@ def write_search_report(
 class ReportRefresher:
     """An Optuna callback that rewrites report.html now and then during a long search.
 
-    It writes when a trial has finished since the last write and either a minute has
-    passed, or `every` trials have finished and rendering costs under a tenth of the
-    time since the last write. A report that fails to render is logged, never raised.
+    It writes after the first trial this process sees (a report early on; and the memory
+    rendering takes is in place before `MemoryWatch` takes its baseline), then when a
+    trial has finished since the last write and either a minute has passed, or `every`
+    trials have finished and rendering costs under a tenth of the time since the last
+    write. A report that fails to render is logged, never raised.
     """
 
     def __init__(
@@ -1339,11 +1341,12 @@ class ReportRefresher:
         self.last_write = time.monotonic()
         self.render_seconds = 0.0
         self.pending = 0
+        self.written = False
 
     def __call__(self, study: Any, trial: Any) -> None:
         self.pending += 1
         since = time.monotonic() - self.last_write
-        due = since >= self.interval or (
+        due = not self.written or since >= self.interval or (
             self.pending >= self.every and since >= 10 * self.render_seconds
         )
         if not due:
@@ -1365,6 +1368,7 @@ class ReportRefresher:
             self.render_seconds = time.monotonic() - started
             self.last_write = time.monotonic()
             self.pending = 0
+            self.written = True
 
     @classmethod
     def for_search(cls, context: Any, *, best_model: bool = True) -> ReportRefresher:

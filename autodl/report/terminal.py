@@ -25,14 +25,18 @@ class SearchProgress:
         self.context = context
         self.console = console or Console()
         self.live = sys.stdout.isatty() if live is None else live
-        self.start = time.perf_counter()
+        self.start = time.perf_counter()  # this process: the pace of its trials gives the ETA
+        self.origin = self.start  # the search: a process restarted to free memory goes on with it
         self.target = context.settings.trials
         self.timeout = context.settings.timeout
         self.done_before = context.finished()
         self._live: Live | None = None
 
     def __enter__(self) -> SearchProgress:
+        from autodl.study._memory import RestartState
+
         self.start = time.perf_counter()
+        self.origin = self.start - (time.time() - RestartState.current().started)
         ctx = self.context
         resumed = f", resuming {self.done_before} finished trials" if self.done_before else ""
         self.console.print(
@@ -74,7 +78,7 @@ class SearchProgress:
         if done_now > 0 and remaining > 0:
             estimates.append(elapsed / done_now * remaining)
         if self.timeout:
-            estimates.append(max(0.0, self.timeout - elapsed))
+            estimates.append(max(0.0, self.timeout - (time.perf_counter() - self.origin)))
         return _seconds(min(estimates)) if estimates else "-"
 
     def _best(self) -> str:
@@ -93,7 +97,7 @@ class SearchProgress:
         return (
             f"trial {trial.number} {state}{value}{reason} | {finished}/{self.target} finished, "
             f"{counts['pruned']} pruned, {counts['failed']} failed | best {self._best()} | "
-            f"elapsed {_seconds(time.perf_counter() - self.start)}, eta {self._eta(finished)}"
+            f"elapsed {_seconds(time.perf_counter() - self.origin)}, eta {self._eta(finished)}"
         )
 
     def _render(self) -> Group:
@@ -102,7 +106,7 @@ class SearchProgress:
         header = Text(
             f"{finished}/{self.target} finished  ·  {counts['complete']} complete  ·  "
             f"{counts['pruned']} pruned  ·  {counts['failed']} failed  ·  best {self._best()}  ·  "
-            f"elapsed {_seconds(time.perf_counter() - self.start)}  ·  eta {self._eta(finished)}"
+            f"elapsed {_seconds(time.perf_counter() - self.origin)}  ·  eta {self._eta(finished)}"
         )
         return Group(header, leaderboard_table(self.context.study, top=5))
 

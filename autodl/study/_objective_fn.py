@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from autodl.study._memory import rss_mb
 from autodl.study._owners import worker_id
 from autodl.train import TrialFailure
 from autodl.train._hypermodel_fit import SearchStopped
@@ -73,6 +74,9 @@ class TrialRunner:
         finally:
             del trained
             release_memory()
+            rss = rss_mb()
+            if rss is not None:  # after the trial's memory was released: growth shows here
+                trial.set_user_attr("rss_mb", round(rss, 1))
 
     def _train(self, config: dict[str, Any], trial: Any) -> Any:
         from autodl.train import train_config
@@ -132,9 +136,9 @@ def failure_reason(exc: BaseException) -> str:
 class FailureGuard:
     """Stop the study after `limit` consecutive failed trials; remember the last reason."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, consecutive: int = 0) -> None:
         self.limit = limit
-        self.consecutive = 0
+        self.consecutive = consecutive  # carried over by a restarted process
         self.tripped: str | None = None
 
     def __call__(self, study: Any, trial: Any) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from autodl.exceptions import ConfigError, SearchAborted
+from autodl.study._memory import MemoryWatch, ProcessRestart, RestartState
 from autodl.study._settings import SearchSettings
 from autodl.study._storage import make_storage, mask_url
 from autodl.train._objective import Objective
@@ -156,6 +157,13 @@ def prepare_search(settings: SearchSettings, *, command: str = "") -> SearchCont
     if orphaned:
         _logger.warning("marked trials %s FAIL: their process ended mid-trial", orphaned)
     context.resumed_trials = len(study.get_trials(deepcopy=False))
+    if context.resumed_trials and settings.sampler not in ("grid", "qmc"):
+        # The same seed again would draw the points the first run drew (grid and QMC go on
+        # from the trials in storage instead).
+        from autodl.study._workers import worker_seed
+
+        seed = worker_seed(settings.seed, f"resumed:{context.resumed_trials}")
+        study.sampler = make_sampler(settings.sampler, seed=seed, space=loaded.space)
     textbook = getattr(loaded.space, "textbook", None)
     if textbook and not context.resumed_trials:
         study.enqueue_trial(textbook, user_attrs={"textbook": True})
@@ -209,8 +217,18 @@ def _check_or_record(study: Any, settings: SearchSettings, loaded: Any, data: An
     study.set_metric_names([objective.metric])
 
 
-def run_search(context: SearchContext, *, callbacks: Sequence[TrialCallback] = ()) -> SearchResult:
-    """Optimise until the study has `trials` finished trials (or the timeout), then write outputs."""
+def run_search(
+    context: SearchContext,
+    *,
+    callbacks: Sequence[TrialCallback] = (),
+    memory_watch: MemoryWatch | None = None,
+) -> SearchResult:
+    """Optimise until the study has `trials` finished trials (or the timeout), then write outputs.
+
+    With `memory_watch`, the search stops after the trial that grew this process's memory
+    past its limit and raises `ProcessRestart` (outputs written) when trials remain, for
+    the caller to replace the process (`autodl search` does; a library caller may not).
+    """
     import optuna
 
     from autodl.report.html import ReportRefresher, write_search_report
@@ -234,14 +252,15 @@ def run_search(context: SearchContext, *, callbacks: Sequence[TrialCallback] = (
     configure_devices()
     accelerator = AcceleratorOptions(settings)  # --mixed-precision, --jit
     runner = TrialRunner(context)
-    guard = FailureGuard(settings.max_failures)
-    start = time.perf_counter()
+    state = RestartState.current()  # a restarted process goes on with the search's clock
+    guard = FailureGuard(settings.max_failures, consecutive=state.failed_in_row)
+    remaining = settings.timeout - (time.time() - state.started) if settings.timeout else None
     try:
-        if context.finished() < settings.trials:
+        if context.finished() < settings.trials and (remaining is None or remaining > 0):
             context.study.optimize(
                 runner,
                 n_trials=None,
-                timeout=settings.timeout,
+                timeout=remaining,
                 catch=(runner.failure_type,),
                 callbacks=[
                     optuna.study.MaxTrialsCallback(
@@ -251,13 +270,14 @@ def run_search(context: SearchContext, *, callbacks: Sequence[TrialCallback] = (
                     guard,
                     *callbacks,
                     ReportRefresher.for_search(context),  # report.html readable mid-search
+                    *([memory_watch] if memory_watch else []),
                 ],
                 gc_after_trial=False,
             )
     finally:
         accelerator.restore()
         summary = write_outputs(
-            context.study, context.out, storage=context.storage_url, wall_seconds=time.perf_counter() - start
+            context.study, context.out, storage=context.storage_url, wall_seconds=time.time() - state.started
         )
         if sys.exc_info()[0] is not None or guard.tripped:  # interrupted or aborted: report now
             write_search_report(context, wall_seconds=summary.get("wall_seconds"))  # never raises
@@ -265,6 +285,10 @@ def run_search(context: SearchContext, *, callbacks: Sequence[TrialCallback] = (
         raise SearchAborted(
             f"stopped after {settings.max_failures} consecutive failed trials; last reason: {guard.tripped}"
         )
+    timed_out = settings.timeout is not None and time.time() - state.started >= settings.timeout
+    if memory_watch and memory_watch.grown_mb is not None and context.finished() < settings.trials and not timed_out:
+        state.failed_in_row = guard.consecutive
+        raise ProcessRestart(memory_watch.reason(), state)
     from autodl.export import finalize_export
 
     # Refit, SavedModel, model card, the one test score and the ensemble: after all choices,
@@ -274,6 +298,3 @@ def run_search(context: SearchContext, *, callbacks: Sequence[TrialCallback] = (
     finally:
         write_search_report(context, wall_seconds=summary.get("wall_seconds"))
     return SearchResult(context.study, context.out, summary, data=context.data)
-
-
-

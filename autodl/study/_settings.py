@@ -37,6 +37,9 @@ class SearchSettings:
     trials_per_gpu: int = 1  # workers sharing one GPU
     mixed_precision: bool = False  # mixed_float16 compute, float32 outputs
     jit: bool = False  # compile models with XLA (jit_compile=True)
+    # A process whose memory grew by more than this many MB since its first trial restarts
+    # itself and resumes (autodl/study/_memory.py); 0: never.
+    max_memory_growth: float = 100.0
 
     def validate(self) -> SearchSettings:
         from autodl.study._samplers import check_pruner_name, check_sampler_name
@@ -63,6 +66,8 @@ class SearchSettings:
             raise ConfigError(f"--max-failures must be at least 1; got {self.max_failures}")
         if self.test_size is not None and not 0.0 < self.test_size < 1.0:
             raise ConfigError(f"--test-size must be between 0 and 1; got {self.test_size}")
+        if self.max_memory_growth < 0:
+            raise ConfigError(f"--max-memory-growth must be 0 (never restart) or more MB; got {self.max_memory_growth:g}")
         if self.ensemble == 1 or self.ensemble < 0:
             raise ConfigError(f"--ensemble averages at least 2 models; got {self.ensemble}")
         check_sampler_name(self.sampler)

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from autodl.exceptions import ConfigError, SearchAborted, SpaceError, StorageError, closest
+from autodl.study._memory import MemoryWatch, RestartState
 
 _logger = logging.getLogger(__name__)
 
@@ -442,6 +443,7 @@ class WorkerOutcome:
     timed_out: bool = False
     interrupted: bool = False
     aborted: str | None = None  # the last failure reason, when too many failed in a row
+    restart: RestartState | None = None  # memory grew too much: replace this process, go on
 
 
 @dataclass
@@ -616,13 +618,15 @@ def run_trials(
     lock: Any = None,
     worker_id: str | None = None,
     poll_seconds: float = POLL_SECONDS,
+    memory_watch: MemoryWatch | None = None,
 ) -> WorkerOutcome:
     """Claim and run trials of `study` until it holds `total` finished trials.
 
     Stops early `timeout` seconds from now or at `deadline` (a `time.time()`; no trial
     starts after either), on a stop request (SIGINT or SIGTERM through `stop`), or after
-    `max_failures` failed trials in a row. Every process running this loop on the same
-    study, on any machine, shares the one total.
+    `max_failures` failed trials in a row, or, with `memory_watch`, once a trial grew this
+    process's memory past its limit (`outcome.restart`, for the caller to restart it).
+    Every process running this loop on the same study, on any machine, shares the one total.
     """
     from optuna.trial import TrialState
 
@@ -632,7 +636,8 @@ def run_trials(
     ends = [time.time() + timeout] if timeout else []
     deadline = min([*ends, deadline]) if deadline is not None else (ends[0] if ends else None)
     outcome = WorkerOutcome()
-    failed_in_row = 0
+    state = RestartState.current()
+    failed_in_row = state.failed_in_row
     with stop.between_trials():
         while True:
             if stop.requested:
@@ -665,6 +670,11 @@ def run_trials(
                     break
             else:
                 failed_in_row = 0
+            if memory_watch is not None and memory_watch.after_trial() and _counts(study).finished < total:
+                _logger.info("%s: this worker restarts", memory_watch.reason())
+                state.failed_in_row = failed_in_row
+                outcome.restart = state
+                break
     return outcome
 
 
@@ -780,6 +790,7 @@ def run_worker(
     write_files: bool = True,
     poll_seconds: float = POLL_SECONDS,
     deadline: float | None = None,
+    memory_watch: MemoryWatch | None = None,
 ) -> WorkerOutcome:
     """Run trials of `context.study` in this process until the study-wide total.
 
@@ -795,7 +806,8 @@ def run_worker(
     name = worker_name()
     if settings.sampler != "grid":
         # GridSampler must keep the shared seed: it maps trial numbers to grid points with it.
-        key = worker_index if worker_index is not None else name
+        # A worker restarted to free memory (same index, same name) draws new points too.
+        key = f"{worker_index if worker_index is not None else name}:{len(context.study.get_trials(deepcopy=False))}"
         context.study.sampler = make_sampler(
             settings.sampler, seed=worker_seed(settings.seed, key), space=context.space
         )
@@ -816,6 +828,7 @@ def run_worker(
             lock=lock,
             worker_id=name,
             poll_seconds=poll_seconds,
+            memory_watch=memory_watch,
         )
     finally:
         lock.close()

@@ -209,15 +209,20 @@ def test_search_command_uses_the_recorded_non_default_settings() -> None:
     )
 
 
-def test_refresher_writes_after_every_few_trials(tmp_path: Path) -> None:
+def test_refresher_writes_after_the_first_trial_then_every_few(tmp_path: Path) -> None:
     study = fake_study(None, n_trials=6)
     refresher = ReportRefresher(tmp_path, every=3, interval=3600)
+    report = tmp_path / "report.html"
     trial = study.trials[0]
+    refresher(study, trial)
+    assert report.is_file()
+    report.unlink()
+    refresher.render_seconds = 0.0  # as if rendering were free: only the trial count decides
     for _ in range(2):
         refresher(study, trial)
-    assert not (tmp_path / "report.html").exists()
+    assert not report.exists()
     refresher(study, trial)
-    assert (tmp_path / "report.html").is_file()
+    assert report.is_file()
     assert refresher.pending == 0 and refresher.render_seconds > 0
 
 
