@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
 
     from autodl.cli._signals import EXIT_INTERRUPTED, graceful_interrupts
     from autodl.report.terminal import SearchProgress, print_leaderboard
-    from autodl.study._memory import MemoryWatch, ProcessRestart, restart_process
+    from autodl.study._memory import ProcessRestart, restart_process
 
     optuna.logging.set_verbosity(optuna.logging.DEBUG if args.debug else optuna.logging.ERROR)
     command = "autodl " + " ".join(shlex.quote(a) for a in sys.argv[1:])
@@ -103,11 +103,10 @@ def run(args: argparse.Namespace) -> int:
     for note in context.data.notes:
         print(f"note: {note}")
     progress = SearchProgress(context)
-    # Only a process that is the command itself can replace itself (not a caller of main()).
-    watch = MemoryWatch(settings.max_memory_growth) if args.restart_argv is not None else None
     try:
         with graceful_interrupts(), progress:
-            result = run_search(context, callbacks=[progress], memory_watch=watch)
+            # Only a process that is the command itself may replace itself, not a caller of main().
+            result = run_search(context, callbacks=[progress], restartable=args.restart_argv is not None)
     except ProcessRestart as restart:
         print(f"note: {restart}: restarting this process to free it; the search resumes", flush=True)
         restart_process(args.restart_argv, restart.state)

@@ -218,33 +218,24 @@ def _check_or_record(study: Any, settings: SearchSettings, loaded: Any, data: An
 
 
 def run_search(
-    context: SearchContext,
-    *,
-    callbacks: Sequence[TrialCallback] = (),
-    memory_watch: MemoryWatch | None = None,
+    context: SearchContext, *, callbacks: Sequence[TrialCallback] = (), restartable: bool = False
 ) -> SearchResult:
     """Optimise until the study has `trials` finished trials (or the timeout), then write outputs.
 
-    With `memory_watch`, the search stops after the trial that grew this process's memory
-    past its limit and raises `ProcessRestart` (outputs written) when trials remain, for
-    the caller to replace the process (`autodl search` does; a library caller may not).
+    Memory (see autodl/study/_memory.py): once trials have grown this process by
+    `max_memory_growth` MB and trials remain, a `restartable` caller (`autodl search`,
+    which can exec itself) gets `ProcessRestart`, outputs written; any other caller's
+    process stops training and a worker process runs the remaining trials.
     """
     import optuna
 
     from autodl.report.html import ReportRefresher, write_search_report
     from autodl.results import write_outputs
-    from autodl.study._workers import AcceleratorOptions, run_local_workers, uses_local_workers
+    from autodl.study._workers import AcceleratorOptions, uses_local_workers
 
     settings = context.settings
     if uses_local_workers(settings):  # --jobs N or --gpus: worker processes, one study
-        # The watching process refreshes report.html without loading Keras; the final one
-        # adds the best model's section.
-        try:
-            return run_local_workers(
-                context, callbacks=[*callbacks, ReportRefresher.for_search(context, best_model=False)]
-            )
-        finally:
-            write_search_report(context)
+        return _run_in_workers(context, callbacks)
     # Keras loads from here on: the parent of worker processes above never needs it.
     from autodl.study._objective_fn import FailureGuard, TrialRunner
     from autodl.train._device import configure_devices
@@ -254,6 +245,7 @@ def run_search(
     runner = TrialRunner(context)
     state = RestartState.current()  # a restarted process goes on with the search's clock
     guard = FailureGuard(settings.max_failures, consecutive=state.failed_in_row)
+    memory_watch = MemoryWatch(settings.max_memory_growth)
     remaining = settings.timeout - (time.time() - state.started) if settings.timeout else None
     try:
         if context.finished() < settings.trials and (remaining is None or remaining > 0):
@@ -270,7 +262,7 @@ def run_search(
                     guard,
                     *callbacks,
                     ReportRefresher.for_search(context),  # report.html readable mid-search
-                    *([memory_watch] if memory_watch else []),
+                    memory_watch,
                 ],
                 gc_after_trial=False,
             )
@@ -286,9 +278,15 @@ def run_search(
             f"stopped after {settings.max_failures} consecutive failed trials; last reason: {guard.tripped}"
         )
     timed_out = settings.timeout is not None and time.time() - state.started >= settings.timeout
-    if memory_watch and memory_watch.grown_mb is not None and context.finished() < settings.trials and not timed_out:
-        state.failed_in_row = guard.consecutive
-        raise ProcessRestart(memory_watch.reason(), state)
+    if memory_watch.grown_mb is not None and context.finished() < settings.trials and not timed_out:
+        if restartable:
+            state.failed_in_row = guard.consecutive
+            raise ProcessRestart(memory_watch.reason(), state)
+        _logger.warning("%s: a worker process runs the remaining trials", memory_watch.reason())
+        if settings.timeout:
+            left = settings.timeout - (time.time() - state.started)
+            context.settings = dataclasses.replace(settings, timeout=left)
+        return _run_in_workers(context, callbacks)
     from autodl.export import finalize_export
 
     # Refit, SavedModel, model card, the one test score and the ensemble: after all choices,
@@ -298,3 +296,16 @@ def run_search(
     finally:
         write_search_report(context, wall_seconds=summary.get("wall_seconds"))
     return SearchResult(context.study, context.out, summary, data=context.data)
+
+
+def _run_in_workers(context: SearchContext, callbacks: Sequence[TrialCallback]) -> SearchResult:
+    """The search's trials in worker processes; this process watches, then exports."""
+    from autodl.report.html import ReportRefresher, write_search_report
+    from autodl.study._workers import run_local_workers
+
+    # The watching process refreshes report.html without the best model's section (no
+    # Keras needed); the final report adds it.
+    try:
+        return run_local_workers(context, callbacks=[*callbacks, ReportRefresher.for_search(context, best_model=False)])
+    finally:
+        write_search_report(context)

@@ -58,12 +58,19 @@ def test_search_command_restarts_itself_and_finishes_the_study(write_space, cli,
     assert (out / "best_model.keras").is_file()
 
 
-def test_main_called_from_python_never_replaces_the_process(write_space, tmp_path: Path) -> None:
-    from autodl.cli import main
+def test_a_library_caller_hands_the_remaining_trials_to_a_worker_process(write_space, tmp_path: Path) -> None:
+    import os
+
+    import autodl
 
     space, out = write_space(extra="units=integer(4, 16), layers=1,", epochs=1), tmp_path / "out"
-    assert main(["search", "--space", str(space), "--trials", "3", "--out", str(out), *ARGS]) == 0
-    assert [t.state.name for t in _trials(out)] == ["COMPLETE"] * 3
+    result = autodl.search(str(space), trials=4, out=str(out), pruner="none", seed=0, max_memory_growth=0.001)
+    trials = sorted(_trials(out), key=lambda t: t.number)
+    assert [t.state.name for t in trials] == ["COMPLETE"] * 4
+    pids = [t.user_attrs["worker"].split(":")[1] for t in trials]
+    # This process (never replaced: it is the caller's) ran two; a worker process the rest.
+    assert pids[:2] == [str(os.getpid())] * 2 and str(os.getpid()) not in pids[2:]
+    assert result.summary["trials"]["complete"] == 4 and (out / "best_model.keras").is_file()
 
 
 @pytest.mark.slow
