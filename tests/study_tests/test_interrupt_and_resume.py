@@ -46,7 +46,15 @@ def _wait_for_finished(proc: subprocess.Popen[str], n: int, timeout: float = 300
         assert line or proc.poll() is None, "search ended early"
         if line.startswith("trial ") and (" complete " in line or " pruned " in line):
             finished += 1
-    time.sleep(1.0)  # now inside the next trial's training
+
+
+def _wait_for_running(proc: subprocess.Popen[str], out: Path, timeout: float = 120) -> None:
+    """Until the search is inside a trial (not writing the report between two)."""
+    deadline = time.monotonic() + timeout
+    while not any(t.state.name == "RUNNING" for t in _study(out).get_trials(deepcopy=False)):
+        assert time.monotonic() < deadline and proc.poll() is None, "no trial started"
+        time.sleep(0.2)
+    time.sleep(1.0)  # now inside its training
 
 
 def _study(out: Path) -> optuna.Study:
@@ -61,6 +69,7 @@ def test_interrupt_saves_what_is_done_and_the_same_command_resumes(tmp_path: Pat
     out = tmp_path / "out"
     proc = _start(space, out, trials=4)
     _wait_for_finished(proc, 1)
+    _wait_for_running(proc, out)
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
@@ -90,6 +99,7 @@ def test_kill_9_then_the_same_command_resumes_with_every_finished_trial(tmp_path
     out = tmp_path / "out"
     proc = _start(space, out, trials=3)
     _wait_for_finished(proc, 1)
+    _wait_for_running(proc, out)
     proc.kill()
     proc.wait(timeout=30)
     finished_before = {t.number: t.value for t in _study(out).trials if t.state.name == "COMPLETE"}
