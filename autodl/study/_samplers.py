@@ -29,6 +29,18 @@ def check_pruner_name(name: str) -> None:
 
 
 def make_sampler(name: str, *, seed: int | None, space: Any = None) -> Any:
+    """The sampler `--sampler name` means; on an autodl `SearchSpace` it never repeats a
+    configuration another trial has (see `NoRepeatSampler`); `grid` visits each point once anyway."""
+    from autodl.space import SearchSpace
+    from autodl.study._no_repeat import NoRepeatSampler
+
+    sampler = _optuna_sampler(name, seed=seed, space=space)
+    if name == "grid" or not isinstance(space, SearchSpace):
+        return sampler  # a KerasTuner space's conditions are known only while it builds
+    return NoRepeatSampler(sampler, space, seed=seed)
+
+
+def _optuna_sampler(name: str, *, seed: int | None, space: Any) -> Any:
     import optuna
 
     check_sampler_name(name)

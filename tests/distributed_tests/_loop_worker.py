@@ -4,7 +4,9 @@
 
 MODE "mixed": trials complete, prune or fail by their sampled value, and record user attrs
 and one intermediate value per step, so that lost or mixed-up writes show; "plain": every
-trial completes. Exit 130 when stopped by SIGINT/SIGTERM, 0 otherwise.
+trial completes; "space": trials sample `SPACE` (12 configurations) with autodl's TPE
+sampler, every worker with the same seed, and complete.
+Exit 130 when stopped by SIGINT/SIGTERM, 0 otherwise.
 """
 
 from __future__ import annotations
@@ -14,8 +16,14 @@ import time
 
 import optuna
 
+from autodl.space import SearchSpace, choice
+from autodl.study._samplers import make_sampler
 from autodl.study._storage import make_storage
 from autodl.study._workers import GracefulStop, claim_lock, run_trials
+
+SPACE = SearchSpace(
+    units=choice(4, 8, 16), activation=choice("relu", "tanh"), learning_rate=choice(0.001, 0.01)
+)
 
 
 class ExpectedFailure(Exception):
@@ -25,11 +33,16 @@ class ExpectedFailure(Exception):
 def main(url: str, study_name: str, total: int, seconds: float, mode: str) -> int:
     stop = GracefulStop().install()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    study = optuna.load_study(
-        study_name=study_name, storage=make_storage(url), sampler=optuna.samplers.RandomSampler()
-    )
+    if mode == "space":
+        sampler = make_sampler("tpe", seed=0, space=SPACE)
+    else:
+        sampler = optuna.samplers.RandomSampler()
+    study = optuna.load_study(study_name=study_name, storage=make_storage(url), sampler=sampler)
 
     def objective(trial: optuna.Trial) -> float:
+        if mode == "space":  # a pause before sampling, as a trial's set-up makes
+            time.sleep(seconds)
+            return float(SPACE.sample(trial)["units"])
         x = trial.suggest_int("x", 0, 10**9)
         trial.set_user_attr("echo", x)
         for step in range(3):
