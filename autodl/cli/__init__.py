@@ -78,9 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "_module", None):
         parser.print_help()
         return EXIT_USAGE
-    # The command line to run again when a search process restarts itself to free memory;
-    # None when main() is called from Python, which must never be replaced.
-    args.restart_argv = list(sys.argv[1:]) if argv is None else None
+    if argv is None:  # the program itself, not a caller of main() from Python
+        from autodl import _process
+
+        _process.IS_COMMAND = True
     debug = bool(getattr(args, "debug", False))
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"

@@ -93,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         return _dry_run(settings)
     import optuna
 
+    from autodl import _process
     from autodl.cli._signals import EXIT_INTERRUPTED, graceful_interrupts
     from autodl.report.terminal import SearchProgress, print_leaderboard
     from autodl.study._memory import ProcessRestart, restart_process
@@ -105,11 +106,10 @@ def run(args: argparse.Namespace) -> int:
     progress = SearchProgress(context)
     try:
         with graceful_interrupts(), progress:
-            # Only a process that is the command itself may replace itself, not a caller of main().
-            result = run_search(context, callbacks=[progress], restartable=args.restart_argv is not None)
+            result = run_search(context, callbacks=[progress], restartable=_process.IS_COMMAND)
     except ProcessRestart as restart:
         print(f"note: {restart}: restarting this process to free it; the search resumes", flush=True)
-        restart_process(args.restart_argv, restart.state)
+        restart_process(restart.state)
     except KeyboardInterrupt:
         print(
             f"\ninterrupted: {context.finished()} finished trials are saved in {context.storage_url}; "

@@ -32,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from autodl import _process
     from autodl.cli import EXIT_INTERRUPTED
     from autodl.exceptions import ConfigError, SearchAborted
     from autodl.study import _workers as workers
@@ -84,8 +85,8 @@ def run(args: argparse.Namespace) -> int:
         threads=int(threads) if threads else None,
         write_files=not args.no_outputs,
         deadline=deadline,
-        # Only a process that is the command itself can replace itself (not a caller of main()).
-        memory_watch=MemoryWatch(settings.max_memory_growth) if args.restart_argv is not None else None,
+        # Only the command itself may replace its process, not a caller of main().
+        memory_watch=MemoryWatch(settings.max_memory_growth) if _process.IS_COMMAND else None,
     )
     if progress is not None:
         progress.__exit__(None, None, None)
@@ -94,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
             print("note: memory grew past --max-memory-growth: restarting this worker to free it", flush=True)
         if deadline is not None:
             os.environ[workers.DEADLINE_ENV] = repr(deadline)
-        restart_process(args.restart_argv, outcome.restart)
+        restart_process(outcome.restart)
     if outcome.interrupted:
         if not args.quiet:
             print(f"interrupted after {outcome.trials_run} trials of this worker")

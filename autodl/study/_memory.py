@@ -17,7 +17,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, NoReturn
 
@@ -101,11 +101,11 @@ class ProcessRestart(Exception):
         self.state = state
 
 
-def restart_process(argv: Sequence[str], state: RestartState) -> NoReturn:
-    """Replace this process with `python -m autodl ARGV`, handing over `state`."""
+def restart_process(state: RestartState) -> NoReturn:
+    """Replace this process (the `autodl` command) with the same command, handing over `state`."""
     state.restarts += 1
     os.environ[RESTART_ENV] = json.dumps(asdict(state))
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     logging.shutdown()
-    os.execv(sys.executable, [sys.executable, "-m", "autodl", *argv])
+    os.execv(sys.executable, [sys.executable, "-m", "autodl", *sys.argv[1:]])

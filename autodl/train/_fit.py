@@ -250,11 +250,23 @@ def _drop_outlier_rows(config: dict[str, Any], prepared: PreparedData) -> tuple[
 
 
 def release_memory() -> None:
-    """Free the Keras graph and Python garbage between trials."""
+    """Free the Keras graph and Python garbage between trials.
+
+    In the `autodl` command, what survived the first trial's collection (TensorFlow, the
+    data, the study) lives as long as the process: `gc.freeze()` moves it out of the
+    collector's sight, so each later full collection scans only the trials' own objects
+    (0.08 s instead of 0.3-0.8 s a trial here, returning the same memory). A caller's
+    process is not frozen: its objects are its own business.
+    """
+    import gc
+
     import keras
 
-    # clear_session() runs gc.collect() itself: a second collection would double the cost.
-    keras.backend.clear_session(free_memory=True)
+    from autodl import _process
+
+    keras.backend.clear_session(free_memory=True)  # runs gc.collect()
+    if _process.IS_COMMAND and not gc.get_freeze_count():
+        gc.freeze()
 
 
 def _shape(data: Any) -> str:
