@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     import optuna
 
     import autodl
+    import autodl._process
     import autodl.builders
     import autodl.export._best as best_module
     import autodl.train._fit as fit_module
@@ -70,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     optuna.logging.set_verbosity(logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
+    # Trials run as the `autodl search` command runs them (this process is the benchmark's own).
+    autodl._process.IS_COMMAND = True
     log: dict[str, Intervals] = {}
     keras.Model.fit = timed("fit", keras.Model.fit, log)
     autodl.builders.build_model = timed("build", autodl.builders.build_model, log)
