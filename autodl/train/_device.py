@@ -6,6 +6,7 @@ import logging
 import os
 
 _logger = logging.getLogger(__name__)
+ACCELERATORS: list[str] = []  # what `configure_devices()` found in this process
 
 
 def quiet_backend_logs() -> None:
@@ -17,6 +18,11 @@ def quiet_backend_logs() -> None:
 
 def configure_devices() -> list[str]:
     """Turn on GPU memory growth (TensorFlow) and return the visible accelerators."""
+    ACCELERATORS[:] = _configure_devices()
+    return list(ACCELERATORS)
+
+
+def _configure_devices() -> list[str]:
     quiet_backend_logs()
     import keras
 

@@ -258,15 +258,18 @@ def release_memory() -> None:
     objects; Python's automatic full collections, now cheap, catch the rest). That costs
     about 0.04 s a trial instead of 0.3-0.8 s for a full `gc.collect()`; the memory that
     TensorFlow keeps either way is returned by restarting the process (study/_memory.py).
-    A caller's process is not frozen: its objects are its own business.
+    With a GPU every collection is full, so the last trial's device buffers are freed
+    before the next trial allocates. A caller's process is not frozen: its objects are
+    its own business.
     """
     import gc
 
     import keras
 
     from autodl import _process
+    from autodl.train._device import ACCELERATORS
 
-    frozen = _process.IS_COMMAND and gc.get_freeze_count() > 0
+    frozen = _process.IS_COMMAND and gc.get_freeze_count() > 0 and not ACCELERATORS
     keras.backend.clear_session(free_memory=not frozen)  # free_memory: a full gc.collect()
     if frozen:
         gc.collect(1)
