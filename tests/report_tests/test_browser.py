@@ -67,6 +67,44 @@ def test_learning_curves_mark_pruned_failed_and_running_trials(loaded: Any) -> N
     assert by_name["running"]["dash"] == "dot"
 
 
+# Runs before the page's scripts: the order in which charts start drawing, and where every
+# chart sits once the page is parsed (DOMContentLoaded follows the page's own scripts).
+DRAW_ORDER = """
+window.__drawOrder = [];
+new MutationObserver(() => {
+  for (const div of document.querySelectorAll("div.chart.js-plotly-plot")) {
+    if (!window.__drawOrder.includes(div.id)) { window.__drawOrder.push(div.id); }
+  }
+}).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ["class"] });
+document.addEventListener("DOMContentLoaded", () => { window.__parsedBoxes = __boxes(); });
+window.__boxes = () => Object.fromEntries(Array.from(document.querySelectorAll("div.chart"),
+  div => [div.id, [div.getBoundingClientRect().top + scrollY, div.offsetHeight]]));
+"""
+
+
+def test_charts_on_screen_draw_first_and_nothing_moves_as_they_draw(
+    browser: Any, loaded: Any
+) -> None:
+    _, _, path, _ = loaded
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.add_init_script(DRAW_ORDER)
+    page.goto(path.resolve().as_uri() + "#importance", wait_until="load")
+    page.wait_for_selector("body[data-charts=rendered]", state="attached", timeout=90_000)
+    order = page.evaluate("window.__drawOrder")
+    on_screen = page.eval_on_selector_all(
+        "div.chart",
+        """divs => divs.filter(d => {
+          const box = d.getBoundingClientRect(); return box.bottom > 0 && box.top < innerHeight;
+        }).map(d => d.id)""",
+    )
+    boxes = page.evaluate("[window.__parsedBoxes, window.__boxes()]")
+    page.close()
+    assert "fig-importance" in on_screen and "fig-history-number" not in on_screen
+    assert sorted(order) == sorted(boxes[1])  # every chart drew, once
+    assert set(order[: len(on_screen)]) == set(on_screen)
+    assert boxes[0] == boxes[1]  # the page kept each chart's place and height
+
+
 def _column(page: Any, index: int) -> list[str]:
     return page.evaluate(
         f"""() => Array.from(document.querySelectorAll("#leaderboard tbody tr"))
