@@ -17,6 +17,7 @@ that finds no room waits, because a running trial may still fail and free its pl
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import logging
 import os
@@ -1012,6 +1013,8 @@ def run_local_workers(
                     for child in children:
                         if not child.done and child.proc.poll() is not None:
                             _reap(study, child, retry=True)
+                            if finalize:  # a core is free: load Keras for the export meanwhile
+                                _preload_keras()
                     time.sleep(poll_seconds)
                 _report_new(study, seen, callbacks)
             except KeyboardInterrupt:
@@ -1034,6 +1037,15 @@ def run_local_workers(
 
         summary.update(finalize_export(context))
     return SearchResult(study, context.out, summary, data=context.data)
+
+
+def _preload_keras() -> None:
+    """Import Keras in the background once, so the export after the search need not wait.
+
+    A worker that ends finds no trial left to claim: the search is in its last trials,
+    and the parent would otherwise import TensorFlow (seconds) only after they end."""
+    if "keras" not in sys.modules and not any(t.name == "autodl-preload" for t in threading.enumerate()):
+        threading.Thread(target=importlib.import_module, args=("keras",), name="autodl-preload", daemon=True).start()
 
 
 def _check_children(context: Any, children: list[_Child]) -> None:
