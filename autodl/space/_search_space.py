@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +47,7 @@ class SearchSpace:
         *,
         default_data: str | None = None,
         textbook: Mapping[str, Any] | None = None,
+        warm_starts: Sequence[Mapping[str, Any]] = (),
         description: str = "",
         **keys: Any,
     ) -> None:
@@ -58,7 +59,19 @@ class SearchSpace:
             self.entries[key] = SpaceEntry(key, self._validated(key, value))
         self._add_implied_conditions()
         self._check_conditions()
-        self.textbook = self._validated_textbook(textbook or {})
+        # The first trials: the textbook model, then the warm starts (configurations that did
+        # well on other data, each written as its changes to the textbook model), before the
+        # sampler explores on its own.
+        textbook = dict(textbook or {})
+        self.textbook = self._validated_start(textbook, "textbook")
+        if isinstance(warm_starts, Mapping) or any(
+            not isinstance(start, Mapping) for start in warm_starts
+        ):
+            raise SpaceError("warm_starts: must be a list of dicts, one per configuration")
+        self.warm_starts = [
+            self._validated_start({**textbook, **start}, f"warm_starts[{i}]")
+            for i, start in enumerate(warm_starts)
+        ]
 
     # ---------------------------------------------------------------- validation
     def _validated(self, key: str, value: Any) -> Any:
@@ -146,17 +159,18 @@ class SearchSpace:
                 for value in allowed:
                     self._check_value(parent, value)
 
-    def _validated_textbook(self, textbook: Mapping[str, Any]) -> dict[str, Any]:
+    def _validated_start(self, start: Mapping[str, Any], name: str) -> dict[str, Any]:
+        """Optuna params of a starting configuration; keys the space fixes are left out."""
         params = {}
-        for key, value in textbook.items():
+        for key, value in start.items():
             if key not in vocab.KEYS:
-                raise SpaceError(f"textbook: unknown key '{key}'{closest(key, vocab.KEYS)}")
+                raise SpaceError(f"{name}: unknown key '{key}'{closest(key, vocab.KEYS)}")
             entry = self.entries.get(key)
             if entry is None or not entry.searched:
                 continue  # fixed in this space: nothing to enqueue
             if not entry.value.contains(value):
                 raise SpaceError(
-                    f"textbook: '{key}'={value!r} is outside the space's range for '{key}'"
+                    f"{name}: '{key}'={value!r} is outside the space's range for '{key}'"
                 )
             params[key] = _label(value)
         return params
@@ -165,7 +179,9 @@ class SearchSpace:
         """This space for one task: `loss` keeps only the names that task can train with.
 
         One space file then serves classification and regression alike, e.g.
-        `loss=choice("crossentropy", "focal", "mse", "huber")`; functions always stay.
+        `loss=choice("crossentropy", "focal", "mse", "huber")`; functions always stay. A
+        starting configuration whose loss does not fit the task takes the first that does
+        (the textbook classifier's cross-entropy becomes MSE for regression).
         """
         valid = {"regression": vocab.REGRESSION_LOSSES}.get(task, vocab.CLASSIFICATION_LOSSES)
         entry = self.entries.get("loss")
@@ -174,7 +190,6 @@ class SearchSpace:
         fits = lambda v: v is None or v in valid or v in self.custom_objects  # noqa: E731
         space = copy.copy(self)
         space.entries = dict(self.entries)
-        space.textbook = {k: v for k, v in self.textbook.items() if k != "loss" or fits(v)}
         if not entry.searched:
             if not fits(_label(entry.value)):
                 raise SpaceError(
@@ -189,6 +204,11 @@ class SearchSpace:
                 f"add one of {', '.join(valid)}"
             )
         space.entries["loss"] = SpaceEntry("loss", Choice(values=kept, when=entry.value.when))
+        first = _label(kept[0])
+        space.textbook, *space.warm_starts = [
+            {**start, "loss": first} if "loss" in start and not fits(start["loss"]) else start
+            for start in (self.textbook, *self.warm_starts)
+        ]
         return space
 
     # ---------------------------------------------------------------- use

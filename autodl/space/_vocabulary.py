@@ -176,7 +176,7 @@ BOUNDS: dict[str, tuple[float, float, bool]] = {
 BOOLEAN_KEYS = ("bidirectional", "batch_norm", "nesterov", "ema")
 
 # Settings of the space itself, not hyperparameters.
-META_KEYS = ("default_data", "textbook", "description")
+META_KEYS = ("default_data", "textbook", "warm_starts", "description")
 
 
 def defaults() -> dict[str, object]:

@@ -167,6 +167,8 @@ def prepare_search(settings: SearchSettings, *, command: str = "") -> SearchCont
     textbook = getattr(loaded.space, "textbook", None)
     if textbook and not context.resumed_trials:
         study.enqueue_trial(textbook, user_attrs={"textbook": True})
+    for start in getattr(loaded.space, "warm_starts", ()) if not context.resumed_trials else ():
+        study.enqueue_trial(start, user_attrs={"warm_start": True})
     return context
 
 

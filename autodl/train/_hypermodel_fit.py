@@ -89,8 +89,11 @@ def train_hypermodel(space: Any, prepared: Any, objective: Objective, *, trial: 
         default_compile(model, data)
     y_train = fit_labels(model, data, data.y_train)
     y_val = fit_labels(model, data, data.y_val)
-    # Keep the best epoch's weights, as KerasTuner's checkpoint of the best epoch does.
-    reporter = EpochReporter(trial, objective, patience=0, restore_best=True)
+    # Keep the best epoch's weights, as KerasTuner's checkpoint of the best epoch does (the
+    # first of equals, as its History is read below).
+    reporter = EpochReporter(
+        trial, objective, patience=0, restore_best=True, ties_to_lower_loss=False
+    )
     fit_where = f"trial {trial.number}: {space.fit_kind}"
     try:
         results = space.fit(

@@ -107,6 +107,8 @@ def test_explicit_when_and_custom_loss_function() -> None:
         ({"layers": 2.5}, "must be an integer"),
         ({"momentum": real(0.8, 0.9, when={"optimiser": "sgd"})}, "did you mean 'optimizer'"),
         ({"textbook": {"units": 999}, "units": integer(8, 64)}, "outside the space's range"),
+        ({"warm_starts": [{"units": 8}, {"unitz": 8}], "units": integer(8, 64)}, r"warm_starts\[1\]: unknown key 'unitz'"),
+        ({"warm_starts": {"units": 8}, "units": integer(8, 64)}, "must be a list of dicts"),
     ],
 )
 def test_invalid_spaces_name_the_dimension_and_value(kwargs: dict, message: str) -> None:
@@ -126,9 +128,10 @@ def test_builtin_spaces_load_and_enqueue_their_textbook_model(name: str) -> None
     assert name in builtin_space_names()
     assert space.default_data.startswith("builtin:")
     assert space.textbook, "every built-in space starts from the article's textbook model"
-    config = space.sample(optuna.trial.FixedTrial(space.textbook))
-    for key, value in space.textbook.items():
-        assert config[key] == value
+    for start in (space.textbook, *space.warm_starts):  # complete: the sampler adds nothing
+        config = space.sample(optuna.trial.FixedTrial(start))
+        for key, value in start.items():
+            assert config[key] == value
 
 
 def test_builtin_spaces_cover_every_dimension_the_product_promises() -> None:
@@ -145,10 +148,18 @@ def test_builtin_spaces_cover_every_dimension_the_product_promises() -> None:
 
 
 def test_for_task_keeps_only_the_losses_a_task_trains_with() -> None:
-    space = SearchSpace(loss=choice("crossentropy", "focal", "mse", "huber"), textbook={"loss": "crossentropy"})
+    space = SearchSpace(
+        loss=choice("crossentropy", "focal", "mse", "huber"),
+        textbook={"loss": "crossentropy"},
+        warm_starts=[{"loss": "focal"}, {"loss": "huber"}],
+    )
     regression = space.for_task("regression")
     assert regression.searched["loss"].labels == ("mse", "huber")
-    assert "loss" not in regression.textbook
+    # starting configurations keep a loss that fits, else take the task's first
+    assert regression.textbook == {"loss": "mse"}
+    assert regression.warm_starts == [{"loss": "mse"}, {"loss": "huber"}]
+    assert space.for_task("binary").warm_starts == [{"loss": "focal"}, {"loss": "crossentropy"}]
+    assert space.textbook == {"loss": "crossentropy"}, "the original is untouched"
     assert space.for_task("binary").searched["loss"].labels == ("crossentropy", "focal")
     assert space.searched["loss"].labels == ("crossentropy", "focal", "mse", "huber"), "the original is untouched"
     with pytest.raises(SpaceError, match="dimension 'loss'.*cannot train a regression model"):

@@ -172,6 +172,23 @@ def test_text_classification_from_a_csv(write_space, tmp_path: Path) -> None:
     assert probabilities.shape == (2, 1)
 
 
+def test_the_textbook_trial_then_the_warm_starts_run_first(tmp_path: Path) -> None:
+    space = tmp_path / "starts.py"
+    space.write_text(
+        "from autodl.space import SearchSpace, choice, integer\n"
+        "space = SearchSpace(default_data='builtin:iris', units=integer(4, 32), activation=choice('relu', 'tanh'),\n"
+        "    epochs=1, textbook=dict(units=8, activation='relu'),\n"
+        "    warm_starts=[dict(units=32, activation='tanh'), dict(units=16)])\n"
+    )
+    result = autodl.search(str(space), trials=4, seed=0, out=str(tmp_path / "out"))
+    first = result.study.trials[:3]
+    assert [t.params["units"] for t in first] == [8, 32, 16]
+    # a warm start is the textbook model with the keys it names changed
+    assert [t.params["activation"] for t in first] == ["relu", "tanh", "relu"]
+    assert [t.user_attrs.get("textbook", False) for t in first] == [True, False, False]
+    assert [t.user_attrs.get("warm_start", False) for t in first] == [False, True, True]
+
+
 def test_rerunning_the_same_search_resumes_it(write_space, tmp_path: Path) -> None:
     space = write_space(extra="units=8, layers=1,", epochs=1)
     out = tmp_path / "out"

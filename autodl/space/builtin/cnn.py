@@ -53,4 +53,15 @@ space = SearchSpace(
         ema=False,
         batch_size=32,
     ),
+    # Then these, each written as its changes to the textbook CNN: the best of ten
+    # candidates on validation data (digits and two generated image sets, two splits
+    # each), before the sampler explores on its own.
+    warm_starts=[
+        dict(scaling="standard", learning_rate=3e-3),
+        dict(blocks=3, filters=16, scaling="standard", learning_rate=3e-3),
+        dict(
+            filters=16, scaling="standard", optimizer="nadam", learning_rate=3e-3,
+            schedule="cosine",
+        ),
+    ],
 )
