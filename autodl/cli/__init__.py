@@ -10,6 +10,7 @@ import argparse
 import importlib
 import logging
 import sys
+import warnings
 from collections.abc import Sequence
 
 from autodl.exceptions import AutodlError, closest
@@ -83,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         _process.IS_COMMAND = True
     debug = bool(getattr(args, "debug", False))
+    if not debug:  # Optuna flags its own features (TPE's group, metric names) as experimental
+        warnings.filterwarnings("ignore", message=r".*(experimental feature|is experimental)")
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
