@@ -42,9 +42,9 @@ class MemoryWatch:
     Usable as an Optuna callback: it stops the study once the growth exceeds `limit_mb`.
     """
 
-    def __init__(self, limit_mb: float | None, measure: Callable[[], float | None] = rss_mb) -> None:
+    def __init__(self, limit_mb: float | None, measure: Callable[[], float | None] | None = None) -> None:
         self.limit_mb = limit_mb or None  # 0 or None: never restart
-        self.measure = measure
+        self.measure = measure or rss_mb
         self.baseline: float | None = None
         self.trials = 0
         self.grown_mb: float | None = None  # set once the limit is exceeded
