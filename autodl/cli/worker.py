@@ -93,9 +93,7 @@ def run(args: argparse.Namespace) -> int:
     if outcome.restart is not None:
         if not args.quiet:
             print("note: memory grew past --max-memory-growth: restarting this worker to free it", flush=True)
-        if deadline is not None:
-            os.environ[workers.DEADLINE_ENV] = repr(deadline)
-        restart_process(outcome.restart)
+        restart_process(outcome.restart)  # its start time comes back: so does the deadline
     if outcome.interrupted:
         if not args.quiet:
             print(f"interrupted after {outcome.trials_run} trials of this worker")
