@@ -38,21 +38,16 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         if message.startswith("unrecognized arguments:"):
-            flags = _all_flags(self)
             bad = message.split(":", 1)[1].split()[0]
-            message = f"unrecognized argument {bad}{closest(bad.split('=')[0], flags)}"
+            message = f"unrecognized argument {bad}{closest(bad.split('=')[0], self._flags())}"
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
+    def _flags(self) -> list[str]:
+        return [flag for action in self._actions for flag in action.option_strings if not _hidden(action)]
 
-def _all_flags(parser: argparse.ArgumentParser) -> list[str]:
-    """Flags of a parser and its subcommands (unknown flags surface at the top level)."""
-    flags = []
-    for action in parser._actions:
-        flags += action.option_strings
-        if isinstance(action, argparse._SubParsersAction):
-            for sub in action.choices.values():
-                flags += _all_flags(sub)
-    return flags
+
+def _hidden(action: argparse.Action) -> bool:
+    return action.help == argparse.SUPPRESS
 
 
 def build_parser() -> ArgumentParser:
@@ -75,7 +70,12 @@ def build_parser() -> ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # the command's own parser names the closest of its flags
+        commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        (commands.choices.get(getattr(args, "command", None)) or parser).error(
+            f"unrecognized arguments: {' '.join(unknown)}"
+        )
     if not getattr(args, "_module", None):
         parser.print_help()
         return EXIT_USAGE

@@ -36,6 +36,21 @@ def test_missing_space_file_suggests_a_builtin(capsys, tmp_path: Path) -> None:
     _assert_one_line(*_run(capsys, "search", "--space", "cnm"), "cnm", "did you mean 'cnn'")
 
 
+def _parse_error(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as exit_:  # argparse exits for a bad flag
+        main(list(args))
+    return int(exit_.value.code), capsys.readouterr().err.strip()
+
+
+def test_an_unknown_flag_suggests_the_closest_flag_of_that_command(capsys) -> None:
+    code, err = _parse_error(capsys, "search", "--space", "cnn", "--trails", "3")
+    _assert_one_line(code, err, "autodl search: error: unrecognized argument --trails", "did you mean '--trials'")
+    # `--quiet` is a hidden flag of `autodl worker`, not one of `autodl search`.
+    code, err = _parse_error(capsys, "search", "--space", "cnn", "--quiet")
+    _assert_one_line(code, err, "unrecognized argument --quiet")
+    assert "'--quiet'" not in err
+
+
 def test_space_file_with_a_syntax_error(capsys, tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("from autodl.space import SearchSpace\nspace = SearchSpace(units=\n")
