@@ -7,6 +7,7 @@ compare-and-write makes sure the files on disk always belong to the best of them
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -29,27 +30,33 @@ class BestModelWriter:
         self.maximize = direction == "maximize"
         self.study_name = study_name
 
-    def current(self) -> tuple[float, int] | None:
-        """(value, trial number) of the model on disk, if it belongs to this study."""
+    def current(self) -> tuple[float, float, int] | None:
+        """(value, validation loss, trial number) of the model on disk, if it is this study's."""
         try:
             record = json.loads((self.out / BEST_CONFIG).read_text())
             if self.study_name and record.get("study_name") != self.study_name:
                 return None  # another study's leftovers (--overwrite): ours replace them
-            return float(record["value"]), int(record.get("trial", -1))
+            loss = record.get("val_loss")
+            return float(record["value"]), math.inf if loss is None else float(loss), int(record.get("trial", -1))
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
 
-    def _beats(self, value: float, trial: Any, best: float, best_trial: int) -> bool:
-        """Better, or equal and earlier: Optuna's best trial is the first of equals."""
-        if value == best:
-            return trial is not None and int(trial) < best_trial
-        return value > best if self.maximize else value < best
+    def _beats(self, value: float, rank: tuple[float, int], best: tuple[float, float, int]) -> bool:
+        """Better, or equal with a lower validation loss, or that too and earlier: the order
+        of `autodl.results.best_trial`."""
+        if value == best[0]:
+            return rank < best[1:]
+        return value > best[0] if self.maximize else value < best[0]
 
     def offer(self, value: float, model: Any, record: dict[str, Any]) -> bool:
-        """Save `model` and `record` (best_config.json) if `value` beats the saved best."""
+        """Save `model` and `record` (best_config.json) if `value` beats the saved best.
+
+        `record` holds the trial's number and its validation loss (`val_loss`, None if none)."""
+        loss = record.get("val_loss")
+        rank = (math.inf if loss is None else float(loss), int(record.get("trial", -1)))
         with file_lock(self.out / ".best.lock"):
             current = self.current()
-            if current is not None and not self._beats(value, record.get("trial"), *current):
+            if current is not None and not self._beats(value, rank, current):
                 return False
             save_keras_model(model, self.out / BEST_MODEL)
             write_json(self.out / BEST_CONFIG, {**record, "value": value})

@@ -82,11 +82,10 @@ class SearchProgress:
         return _seconds(min(estimates)) if estimates else "-"
 
     def _best(self) -> str:
-        try:
-            best = self.context.study.best_trial
-        except ValueError:
-            return "-"
-        return f"{best.value:.4f} (trial {best.number})"
+        from autodl.results import best_trial
+
+        best = best_trial(self.context.study)
+        return f"{best.value:.4f} (trial {best.number})" if best is not None else "-"
 
     def _line(self, trial: Any) -> str:
         counts = self._counts()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 STATE_ORDER = {"COMPLETE": 0, "PRUNED": 1, "RUNNING": 2, "WAITING": 3, "FAIL": 4}
@@ -9,6 +10,8 @@ STATE_ORDER = {"COMPLETE": 0, "PRUNED": 1, "RUNNING": 2, "WAITING": 3, "FAIL": 4
 
 def leaderboard(study: Any) -> Any:
     """One row per trial: complete trials by value, then pruned, running and failed ones.
+
+    Equal values rank by `tie_loss` (lowest first), then by trial number.
 
     Columns: number, state, value, one column per parameter (full names), epochs,
     best_epoch, seconds, n_params, fail_reason.
@@ -30,6 +33,7 @@ def leaderboard(study: Any) -> Any:
         row["seconds"] = attrs.get("seconds", _duration(t))
         row["n_params"] = attrs.get("n_params")
         row["fail_reason"] = attrs.get("fail_reason", "")
+        row["_tie"] = tie_loss(t)
         rows.append(row)
     columns = ["number", "state", "value"]
     if not rows:
@@ -37,11 +41,27 @@ def leaderboard(study: Any) -> Any:
     frame = pd.DataFrame(rows)
     param_cols = sorted(c for c in frame.columns if c.startswith("param_"))
     tail = ["epochs", "best_epoch", "seconds", "n_params", "fail_reason"]
-    frame = frame[columns + param_cols + tail]
+    frame = frame[columns + param_cols + tail + ["_tie"]]
     frame["_state"] = frame["state"].map(STATE_ORDER).fillna(5)
     frame["_value"] = frame["value"].astype(float) * (-1 if maximize else 1)
-    frame = frame.sort_values(["_state", "_value", "number"], na_position="last", kind="stable")
-    return frame.drop(columns=["_state", "_value"]).reset_index(drop=True)
+    frame = frame.sort_values(["_state", "_value", "_tie", "number"], na_position="last", kind="stable")
+    return frame.drop(columns=["_state", "_value", "_tie"]).reset_index(drop=True)
+
+
+def tie_loss(trial: Any) -> float:
+    """The validation loss at the epoch a trial reported; inf when it has none.
+
+    It orders trials of equal objective value, the surer model first: on a small validation
+    set many trials reach the same accuracy (often 1.0), and the earliest of them is an
+    arbitrary pick."""
+    attrs = trial.user_attrs
+    losses = (attrs.get("history") or {}).get("val_loss") or []
+    epoch = attrs.get("best_epoch")
+    if isinstance(epoch, int) and 0 <= epoch < len(losses):
+        loss = losses[epoch]
+        if isinstance(loss, (int, float)) and math.isfinite(loss):
+            return float(loss)
+    return math.inf
 
 
 def state_counts(study: Any) -> dict[str, int]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from autodl._files import write_json, write_text
-from autodl.results._leaderboard import leaderboard, state_counts
+from autodl.results._leaderboard import leaderboard, state_counts, tie_loss
 
 
 def library_versions() -> dict[str, str]:
@@ -22,10 +22,18 @@ def library_versions() -> dict[str, str]:
 
 
 def best_trial(study: Any) -> Any | None:
+    """The best complete trial; of equal values, the lowest `tie_loss`, then the earliest.
+
+    Optuna's `study.best_trial` is the earliest of equals; autodl ranks, exports and
+    reports this one."""
+    from optuna.trial import TrialState
+
     try:
-        return study.best_trial
+        value = study.best_value
     except ValueError:  # no complete trial yet
         return None
+    ties = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.value == value]
+    return min(ties, key=lambda t: (tie_loss(t), t.number))
 
 
 def summarize(study: Any, *, storage: str, wall_seconds: float | None = None) -> dict[str, Any]:

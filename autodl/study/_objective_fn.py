@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from autodl.study._memory import rss_mb
@@ -93,8 +94,11 @@ class TrialRunner:
 
     def _record(self, trial: Any, config: dict[str, Any], trained: Any) -> dict[str, Any]:
         """best_config.json: all that rebuilds and retrains the model, and where it came from."""
+        from autodl.results import tie_loss
+
         context = self.context
         data = context.data
+        loss = tie_loss(trial)  # orders the trials of equal value
         return {
             "trial": trial.number,
             "study_name": context.study.study_name,
@@ -103,6 +107,7 @@ class TrialRunner:
             "config": config,
             "params": trial.params,
             "best_epoch": trained.best_epoch,
+            "val_loss": loss if math.isfinite(loss) else None,
             "epochs_run": trained.epochs_run,
             "n_params": trained.n_params,
             "space": str(context.loaded_space.path),

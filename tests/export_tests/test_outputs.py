@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from autodl.cli import main
+from autodl.results import best_trial
 
 
 def _card(out: Path) -> dict[str, Any]:
@@ -104,7 +105,7 @@ def test_export_command_after_the_fact(text_export: Any, tmp_path: Path) -> None
     assert main(["export", "--storage", storage, "--out", str(elsewhere), "--refit"]) == 0
     card = _card(elsewhere)
     assert card["model"]["source"] == "refit" and card["model"]["trained_on"] == "train+validation"
-    best = text_export.result.study.best_trial
+    best = best_trial(text_export.result.study)
     assert card["model"]["epochs"] == best.user_attrs["best_epoch"] + 1
     assert (
         card["data"]["rows_trained_on"]

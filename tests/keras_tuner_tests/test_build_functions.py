@@ -12,6 +12,7 @@ from optuna.trial import TrialState
 
 from autodl.cli import main
 from autodl.data import load_data
+from autodl.results import best_trial
 from autodl.study import SearchSettings, prepare_search
 from autodl.train import Objective
 from tests.keras_tuner_tests.conftest import load_exported, probabilities_ok, search
@@ -133,7 +134,7 @@ def test_readme_style_build_function_searches_and_exports(kt_space, tmp_path: Pa
         assert trial.user_attrs["best_epoch"] == int(np.argmax(history["val_accuracy"]))
         assert trial.user_attrs["seconds"] > 0
 
-    best = study.best_trial
+    best = best_trial(study)
     model = load_exported(out)
     assert model.count_params() == best.user_attrs["n_params"]
     # The user's compile is kept: the exported model's optimizer has the trial's learning rate.
@@ -159,7 +160,7 @@ def test_getting_started_cnn_uses_defaults_and_one_hot_labels(kt_space, tmp_path
     # Ten digit classes after one epoch of a sane CNN: well above chance (0.1).
     assert result.best_value > 0.3
     model = load_exported(out)
-    expected = {"adam": "Adam", "rmsprop": "RMSprop"}[result.study.best_trial.params["optimizer"]]
+    expected = {"adam": "Adam", "rmsprop": "RMSprop"}[best_trial(result.study).params["optimizer"]]
     assert type(model.optimizer).__name__ == expected
     assert model.loss == "categorical_crossentropy"
     digits = load_data("builtin:digits")
