@@ -100,6 +100,10 @@ def run(args: argparse.Namespace) -> int:
 
     optuna.logging.set_verbosity(optuna.logging.DEBUG if args.debug else optuna.logging.ERROR)
     command = "autodl " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    from autodl.study import _workers
+
+    if _process.IS_COMMAND and _workers.uses_local_workers(settings):
+        _workers.prestart_workers(settings)  # they load Keras while this process prepares
     context = prepare_search(settings, command=command)
     for note in context.data.notes:
         print(f"note: {note}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -105,7 +106,23 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         why = "the study reached its total" if outcome.reached_total else "timeout"
         print(f"worker {workers.worker_name()} ran {outcome.trials_run} trials; stopped: {why}")
+    workers.export_if_last(context, outcome)  # when its parent search handed the export over
+    if args.no_outputs and _process.IS_COMMAND:
+        _exit_at_once()
     return 0
+
+
+def _exit_at_once() -> None:
+    """End a worker whose parent writes the outputs without the interpreter's teardown.
+
+    Unloading TensorFlow takes a second or more, and the parent's export waits for it;
+    everything this worker did is already in the storage."""
+    import logging
+
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _deadline(started: float, timeout: float | None) -> float | None:

@@ -301,13 +301,10 @@ def run_search(
 
 
 def _run_in_workers(context: SearchContext, callbacks: Sequence[TrialCallback]) -> SearchResult:
-    """The search's trials in worker processes; this process watches, then exports."""
-    from autodl.report.html import ReportRefresher, write_search_report
+    """The search's trials in worker processes; this process watches, the last one exports."""
+    from autodl.report.html import ReportRefresher
     from autodl.study._workers import run_local_workers
 
     # The watching process refreshes report.html without the best model's section (no
     # Keras needed); the final report adds it.
-    try:
-        return run_local_workers(context, callbacks=[*callbacks, ReportRefresher.for_search(context, best_model=False)])
-    finally:
-        write_search_report(context)
+    return run_local_workers(context, callbacks=[*callbacks, ReportRefresher.for_search(context, best_model=False)])

@@ -17,7 +17,6 @@ that finds no room waits, because a running trial may still fail and free its pl
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import logging
 import os
@@ -46,6 +45,7 @@ SETTINGS_ENV = "AUTODL_WORKER_SETTINGS"  # a local child's settings, as its pare
 THREADS_ENV = "AUTODL_THREADS"
 DEADLINE_ENV = "AUTODL_DEADLINE"  # wall-clock time (epoch seconds) after which no trial starts
 PARENT_ENV = "AUTODL_PARENT_PID"
+EXPORT_ENV = "AUTODL_EXPORT"  # the search's export, handed to the local worker that ends last
 INTERRUPTED = "interrupted"
 # Thread pools a worker's numeric libraries size from the environment at import.
 THREAD_VARS = (
@@ -55,7 +55,10 @@ THREAD_VARS = (
     "TF_NUM_INTRAOP_THREADS",
     "TF_NUM_INTEROP_THREADS",
 )
-POLL_SECONDS = 1.0
+POLL_SECONDS = 1.0  # how often the parent of local workers looks at the study
+# How often a worker with nothing to claim looks again: the other workers' last trials may
+# fail (and be retried here) or end the search, which this worker's exit should follow closely.
+CLAIM_WAIT_SECONDS = 0.2
 SQLITE_SHARED = (
     "--storage {storage}: SQLite locks under concurrent writers; with several workers use "
     "the default journal file, PostgreSQL or MySQL"
@@ -618,7 +621,7 @@ def run_trials(
     stop: GracefulStop | None = None,
     lock: Any = None,
     worker_id: str | None = None,
-    poll_seconds: float = POLL_SECONDS,
+    poll_seconds: float = CLAIM_WAIT_SECONDS,
     memory_watch: MemoryWatch | None = None,
 ) -> WorkerOutcome:
     """Claim and run trials of `study` until it holds `total` finished trials.
@@ -789,7 +792,7 @@ def run_worker(
     worker_index: int | None = None,
     threads: int | None = None,
     write_files: bool = True,
-    poll_seconds: float = POLL_SECONDS,
+    poll_seconds: float = CLAIM_WAIT_SECONDS,
     deadline: float | None = None,
     memory_watch: MemoryWatch | None = None,
 ) -> WorkerOutcome:
@@ -843,6 +846,80 @@ def run_worker(
             )
 
 
+# ------------------------------------------------------------------ the export, handed over
+@dataclass
+class ExportHandover:
+    """The end of a `--jobs` search (outputs, export, report), done by the worker that ends last.
+
+    That worker has Keras loaded and warm, where the parent, which never imports it while
+    trials run, would spend seconds importing TensorFlow to export. A file created once
+    (`claim`) makes it one worker; the file then records the trials the export covers, and
+    the parent exports itself if it finds no claim, a failed one, or trials added since.
+    """
+
+    claim: Path
+    started: float  # the parent's start, time.time(): the search's wall time counts from it
+    command: str
+
+    def to_env(self) -> str:
+        return json.dumps({"claim": str(self.claim), "started": self.started, "command": self.command})
+
+    @classmethod
+    def from_env(cls) -> ExportHandover | None:
+        raw = os.environ.get(EXPORT_ENV)
+        if not raw:
+            return None
+        values = json.loads(raw)
+        return cls(Path(values["claim"]), float(values["started"]), str(values["command"]))
+
+    def take(self) -> bool:
+        try:
+            os.close(os.open(self.claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return False
+        return True
+
+    def covers(self, study: Any) -> dict[str, Any] | None:
+        """The summary a worker's export wrote, if it covers every trial the study holds."""
+        try:
+            done = json.loads(self.claim.read_text())
+            if done.get("trials") != len(study.get_trials(deepcopy=False)):
+                return None
+            return dict(json.loads((Path(done["out"]) / "summary.json").read_text()))
+        except (OSError, ValueError, KeyError):  # no claim, or a worker died mid-export
+            return None
+
+
+def export_if_last(context: Any, outcome: WorkerOutcome) -> bool:
+    """Do the search's end in this worker when its parent handed it over and no trial runs.
+
+    Every worker that stops calls this after its own last trial, so the one that sees no
+    other trial running ends last (or ties, and the claim picks one)."""
+    handover = ExportHandover.from_env()
+    if handover is None or outcome.interrupted or outcome.aborted or outcome.restart is not None:
+        return False
+    if _counts(context.study).running or not handover.take():
+        return False
+    from autodl._files import write_json
+    from autodl.export import finalize_export
+    from autodl.report.html import write_search_report
+    from autodl.results import write_outputs
+
+    trials = len(context.study.get_trials(deepcopy=False))
+    context.command = handover.command
+    try:
+        summary = write_outputs(
+            context.study, context.out, storage=context.storage_url, wall_seconds=time.time() - handover.started
+        )
+        summary.update(finalize_export(context))
+    except Exception as exc:  # the parent exports instead, and reports the error itself
+        _logger.warning("export left to the search process: %s", _one_line(exc))
+        return False
+    write_search_report(context, wall_seconds=summary.get("wall_seconds"))
+    write_json(handover.claim, {"trials": trials, "out": str(context.out)})
+    return True
+
+
 # ------------------------------------------------------------------ local worker processes
 @dataclass
 class _Child:
@@ -856,11 +933,14 @@ class _Child:
     def worker_id(self) -> str:
         return f"{socket.gethostname()}:{self.proc.pid}"
 
-    def drain(self) -> None:
+    def drain(self, ended: threading.Event) -> None:
+        """Keep the output's tail; once the child has exited, wake the parent's loop."""
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             if line.strip():
                 self.tail.append(line.rstrip())
+        self.proc.wait()
+        ended.set()
 
     def error_line(self) -> str:
         prefix = "autodl worker: error: "
@@ -870,40 +950,89 @@ class _Child:
         return self.tail[-1] if self.tail else f"exit code {self.proc.returncode}"
 
 
-def _spawn(context: Any, slot: WorkerSlot, storage_url: str, deadline: float | None, debug: bool) -> _Child:
-    settings = context.settings.to_dict()
-    settings.update(storage=storage_url, jobs=1, gpus=None, timeout=None, out=str(context.out))
-    env = worker_env(slot)
-    env[STORAGE_ENV] = storage_url
-    env[SETTINGS_ENV] = json.dumps(settings)
-    env[PARENT_ENV] = str(os.getpid())
-    if deadline is not None:
-        env[DEADLINE_ENV] = repr(deadline)
-    else:
-        env.pop(DEADLINE_ENV, None)
-    command = [
-        sys.executable, "-m", "autodl", "worker",
-        "--study-name", context.study.study_name,
-        "--out", str(context.out),
-        "--worker-index", str(slot.index),
-        "--quiet", "--no-outputs",
-    ]  # fmt: skip
-    if debug:
-        command.append("--debug")
+# Worker processes `prestart_workers` started, by slot index, until `_spawn` gives them orders.
+_PRESTARTED: dict[int, subprocess.Popen[str]] = {}
+
+
+def _popen(command: list[str], env: dict[str, str], debug: bool, *, orders_on_stdin: bool) -> subprocess.Popen[str]:
     # Own session: a Ctrl-C in the terminal reaches the parent only, which forwards it once.
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         command,
         env=env,
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.PIPE if orders_on_stdin else subprocess.DEVNULL,
         stdout=None if debug else subprocess.PIPE,
         stderr=None if debug else subprocess.STDOUT,
         text=True,
         errors="replace",
         start_new_session=True,
     )
+
+
+def prestart_workers(settings: Any) -> None:
+    """Start the `--jobs` worker processes now, before the data is loaded and the study made.
+
+    Each imports Keras meanwhile (seconds that would otherwise come after the parent's own
+    preparation), then waits for `_spawn` to send its command line. Any left unused (a
+    user error, a study already complete) are stopped when this process exits."""
+    import atexit
+
+    debug = logging.getLogger().isEnabledFor(logging.DEBUG)
+    for slot in plan_workers(settings):
+        env = {**worker_env(slot), PARENT_ENV: str(os.getpid())}
+        command = [sys.executable, "-m", "autodl.study._warm_worker"]
+        _PRESTARTED[slot.index] = _popen(command, env, debug, orders_on_stdin=True)
+    atexit.register(_release_prestarted)
+
+
+def _release_prestarted() -> None:
+    while _PRESTARTED:
+        _, proc = _PRESTARTED.popitem()
+        with contextlib.suppress(OSError):
+            proc.terminate()
+            proc.communicate(timeout=STOP_GRACE_SECONDS)
+
+
+def _spawn(
+    context: Any,
+    slot: WorkerSlot,
+    storage_url: str,
+    deadline: float | None,
+    debug: bool,
+    ended: threading.Event,
+    handover: ExportHandover | None,
+) -> _Child:
+    settings = context.settings.to_dict()
+    settings.update(storage=storage_url, jobs=1, gpus=None, timeout=None, out=str(context.out))
+    orders = {STORAGE_ENV: storage_url, SETTINGS_ENV: json.dumps(settings), PARENT_ENV: str(os.getpid())}
+    if deadline is not None:
+        orders[DEADLINE_ENV] = repr(deadline)
+    if handover is not None:
+        orders[EXPORT_ENV] = handover.to_env()
+    unset = [name for name in (DEADLINE_ENV, EXPORT_ENV) if name not in orders]
+    argv = [
+        "worker",
+        "--study-name", context.study.study_name,
+        "--out", str(context.out),
+        "--worker-index", str(slot.index),
+        "--quiet", "--no-outputs",
+    ]  # fmt: skip
+    if debug:
+        argv.append("--debug")
+    proc = _PRESTARTED.pop(slot.index, None)
+    if proc is not None and proc.poll() is None:
+        assert proc.stdin is not None
+        proc.stdin.write(json.dumps({"env": orders, "unset": unset, "argv": argv}) + "\n")
+        proc.stdin.close()
+    else:
+        env = {**worker_env(slot), **orders}
+        for name in unset:
+            env.pop(name, None)
+        proc = _popen([sys.executable, "-m", "autodl", *argv], env, debug, orders_on_stdin=False)
     child = _Child(slot, proc)
     if proc.stdout is not None:
-        child.reader = threading.Thread(target=child.drain, name=f"autodl-worker-{slot.index}", daemon=True)
+        child.reader = threading.Thread(
+            target=child.drain, args=(ended,), name=f"autodl-worker-{slot.index}", daemon=True
+        )
         child.reader.start()
     return child
 
@@ -984,9 +1113,14 @@ def run_local_workers(
     """`--jobs N` / `--gpus`: run the search in worker processes; return the `SearchResult`.
 
     This process only watches: it reports finished trials to `callbacks` as the storage
-    shows them, fails the trial of a worker that dies, forwards Ctrl-C/SIGTERM, and writes
-    the outputs from the storage at the end.
+    shows them, fails the trial of a worker that dies, and forwards Ctrl-C/SIGTERM. With
+    `finalize`, the worker that ends last writes the outputs, exports and writes the report
+    (`ExportHandover`); this process does it only where that worker could not.
     """
+    import shutil
+    import tempfile
+
+    from autodl.report.html import write_search_report
     from autodl.results import write_outputs
     from autodl.study._run import STUDY_FILE, SearchResult
 
@@ -998,24 +1132,33 @@ def run_local_workers(
     study = context.study
     seen = {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
     debug = logging.getLogger().isEnabledFor(logging.DEBUG)
-    deadline = time.time() + settings.timeout if settings.timeout else None
-    start = time.perf_counter()
+    started = time.time()
+    deadline = started + settings.timeout if settings.timeout else None
+    handover = None
+    if finalize:
+        claim = Path(tempfile.mkdtemp(prefix="autodl-export-")) / "claim"
+        handover = ExportHandover(claim, started, context.command)
     children: list[_Child] = []
     interrupted = False
+    exported = None
+    ended = threading.Event()  # a child exited: look at once, not at the next poll
     try:
         with _ParentSignals():
             try:
                 if context.finished() < settings.trials:
-                    children = [_spawn(context, slot, storage_url, deadline, debug) for slot in slots]
+                    children = [
+                        _spawn(context, slot, storage_url, deadline, debug, ended, handover) for slot in slots
+                    ]
                     _logger.info("started %d workers: %s", len(children), [c.proc.pid for c in children])
-                while children and not all(c.done for c in children):
+                while children:
                     _report_new(study, seen, callbacks)
                     for child in children:
                         if not child.done and child.proc.poll() is not None:
                             _reap(study, child, retry=True)
-                            if finalize:  # a core is free: load Keras for the export meanwhile
-                                _preload_keras()
-                    time.sleep(poll_seconds)
+                    if all(c.done for c in children):
+                        break
+                    ended.wait(poll_seconds)
+                    ended.clear()
                 _report_new(study, seen, callbacks)
             except KeyboardInterrupt:
                 interrupted = True
@@ -1026,26 +1169,25 @@ def run_local_workers(
                 _stop_children(study, children)
                 raise
     finally:
-        summary = write_outputs(
-            study, context.out, storage=context.storage_url, wall_seconds=time.perf_counter() - start
+        if handover is not None:
+            exported = handover.covers(study)
+            shutil.rmtree(handover.claim.parent, ignore_errors=True)
+        summary = exported or write_outputs(
+            study, context.out, storage=context.storage_url, wall_seconds=time.time() - started
         )
+        if finalize and exported is None and (interrupted or sys.exc_info()[0] is not None):
+            write_search_report(context, wall_seconds=summary.get("wall_seconds"))  # what is done so far
     if interrupted:
         raise KeyboardInterrupt
     _check_children(context, children)
-    if finalize:  # `autodl worker --jobs N` leaves the export to the machine that searches
+    if finalize and exported is None:  # `autodl worker --jobs N` leaves it to the machine that searches
         from autodl.export import finalize_export
 
-        summary.update(finalize_export(context))
+        try:
+            summary.update(finalize_export(context))
+        finally:
+            write_search_report(context, wall_seconds=summary.get("wall_seconds"))
     return SearchResult(study, context.out, summary, data=context.data)
-
-
-def _preload_keras() -> None:
-    """Import Keras in the background once, so the export after the search need not wait.
-
-    A worker that ends finds no trial left to claim: the search is in its last trials,
-    and the parent would otherwise import TensorFlow (seconds) only after they end."""
-    if "keras" not in sys.modules and not any(t.name == "autodl-preload" for t in threading.enumerate()):
-        threading.Thread(target=importlib.import_module, args=("keras",), name="autodl-preload", daemon=True).start()
 
 
 def _check_children(context: Any, children: list[_Child]) -> None:

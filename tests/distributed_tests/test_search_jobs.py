@@ -15,6 +15,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+from autodl.results import best_trial
 from autodl.study import make_storage
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -69,10 +70,12 @@ def test_jobs_3_share_one_journal_study_without_repeating_a_grid_point(tmp_path:
     out = tmp_path / "out"
     # Three faked GPUs: each worker must be pinned to its own (TensorFlow then finds no
     # real GPU behind the id and trains on the CPU).
+    scratch = tmp_path / "tmp"  # where the parent keeps the export's claim file
+    scratch.mkdir()
     proc = _cli(
         "search", "--space", "grid.py", "--sampler", "grid", "--pruner", "none", "--trials", "6",
         "--jobs", "3", "--seed", "0", "--out", str(out),
-        cwd=tmp_path, env={"AUTODL_FAKE_GPUS": "3"},
+        cwd=tmp_path, env={"AUTODL_FAKE_GPUS": "3", "TMPDIR": str(scratch)},
     )  # fmt: skip
     code, output = _finish(proc)
     assert code == 0, output[-3000:]
@@ -89,6 +92,14 @@ def test_jobs_3_share_one_journal_study_without_repeating_a_grid_point(tmp_path:
     assert summary["trials"]["complete"] + summary["trials"]["pruned"] == 6
     assert (out / "best_model.keras").is_file()
     assert "6/6 finished" in output
+    # The export (done by the worker that ended last) covers the study's best trial, and
+    # the report has the best model's section, which needs Keras.
+    assert summary["export"]["trial"] == best_trial(study).number
+    card = json.loads((out / "model_card.json").read_text())
+    assert card["command"].startswith("autodl search --space grid.py")
+    assert card["model"]["trial"] == best_trial(study).number
+    assert "<summary>layers (" in (out / "report.html").read_text()
+    assert not list(scratch.glob("autodl-export-*"))  # the claim's folder is gone
 
 
 def _first_running(study: optuna.Study, pids: dict[str, subprocess.Popen[str]], timeout: float = 240) -> tuple[str, int]:
