@@ -36,8 +36,7 @@ class BestModelWriter:
             record = json.loads((self.out / BEST_CONFIG).read_text())
             if self.study_name and record.get("study_name") != self.study_name:
                 return None  # another study's leftovers (--overwrite): ours replace them
-            loss = record.get("val_loss")
-            return float(record["value"]), math.inf if loss is None else float(loss), int(record.get("trial", -1))
+            return float(record["value"]), *_rank(record)
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
 
@@ -52,8 +51,7 @@ class BestModelWriter:
         """Save `model` and `record` (best_config.json) if `value` beats the saved best.
 
         `record` holds the trial's number and its validation loss (`val_loss`, None if none)."""
-        loss = record.get("val_loss")
-        rank = (math.inf if loss is None else float(loss), int(record.get("trial", -1)))
+        rank = _rank(record)
         with file_lock(self.out / ".best.lock"):
             current = self.current()
             if current is not None and not self._beats(value, rank, current):
@@ -61,3 +59,9 @@ class BestModelWriter:
             save_keras_model(model, self.out / BEST_MODEL)
             write_json(self.out / BEST_CONFIG, {**record, "value": value})
             return True
+
+
+def _rank(record: dict[str, Any]) -> tuple[float, int]:
+    """How a best_config.json record orders among equal values: (validation loss, trial)."""
+    loss = record.get("val_loss")
+    return math.inf if loss is None else float(loss), int(record.get("trial", -1))
