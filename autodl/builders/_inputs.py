@@ -60,7 +60,8 @@ def _numeric_preprocessing(tensor: Any, x: np.ndarray, config: dict[str, Any], *
     if config.get("outliers") == "clip":
         q = float(config["outlier_quantile"])
         low, high = np.quantile(x, q, axis=0), np.quantile(x, 1.0 - q, axis=0)
-        tensor = ops.clip(tensor, low.astype("float32"), high.astype("float32"))
+        # Lists, not arrays: the clip op keeps its bounds in the saved model's config.
+        tensor = ops.clip(tensor, low.astype("float32").tolist(), high.astype("float32").tolist())
         x = np.clip(x, low, high)
     scaling = config.get("scaling", "standard")
     if scaling == "standard":

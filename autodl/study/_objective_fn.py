@@ -68,9 +68,12 @@ class TrialRunner:
             trial.set_user_attr("history", {k: [round(v, 6) for v in vs] for k, vs in trained.history.items()})
             if trained.pruned:
                 raise optuna.TrialPruned(f"pruned at epoch {trained.epochs_run}")
-            self.writer.offer(trained.value, trained.export_model, self._record(trial, config, trained))
-            if self.top_models is not None:
-                self.top_models.offer(trial.number, trained.value, trained.export_model)
+            try:
+                self.writer.offer(trained.value, trained.export_model, self._record(trial, config, trained))
+                if self.top_models is not None:
+                    self.top_models.offer(trial.number, trained.value, trained.export_model)
+            except Exception as exc:  # a model that cannot be saved cannot be exported: FAIL
+                self._fail(trial, f"saving its model failed: {failure_reason(exc)}", exc)
             return trained.value
         finally:
             del trained

@@ -272,3 +272,27 @@ def test_out_of_memory_is_recorded_as_such_and_the_search_goes_on(tmp_path: Path
     failed = [t for t in result.study.trials if t.state == optuna.trial.TrialState.FAIL]
     assert failed and all(t.user_attrs["fail_reason"].startswith("out of memory") for t in failed)
     assert result.summary["trials"]["complete"] == 2
+
+
+def test_a_model_that_cannot_be_saved_fails_its_trial_and_the_search_goes_on(
+    write_space, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from autodl.export import BestModelWriter
+
+    offer = BestModelWriter.offer
+    calls = []
+
+    def offer_failing_once(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise NotImplementedError("Object Clip was created by passing non-serializable argument values")
+        return offer(self, *args, **kwargs)
+
+    monkeypatch.setattr(BestModelWriter, "offer", offer_failing_once)
+    space = write_space("mlp", "builtin:iris", epochs=1)
+    result = autodl.search(str(space), trials=2, seed=0, out=str(tmp_path / "out"))
+    failed = [t for t in result.study.trials if t.state == optuna.trial.TrialState.FAIL]
+    assert [t.number for t in failed] == [0]
+    assert failed[0].user_attrs["fail_reason"].startswith("saving its model failed: NotImplementedError: Object Clip")
+    assert result.summary["trials"]["complete"] == 2
+    assert (tmp_path / "out" / "best_model.keras").exists()
