@@ -9,6 +9,10 @@ Python process whose clock starts after the libraries are imported; the method c
 best model on validation only, and that model is scored once on the test split: accuracy
 for classification, R^2 (and RMSE) for regression. Writes OUT/results.jsonl (one line per
 task/method/seed) and OUT/results.md (the table), and prints both summaries.
+
+`--reuse FILE` takes the rows of methods not run now from an earlier results.jsonl (same
+tasks, seeds and budget; the split fingerprints must match), to rerun autodl alone against
+peers whose code did not change.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--out", default="benchmarks/results", help="folder for results.jsonl/.md")
+    parser.add_argument("--reuse", metavar="FILE", help="earlier results.jsonl: rows of methods not run now")
     parser.add_argument("--one", nargs=3, metavar=("TASK", "METHOD", "SEED"), help=argparse.SUPPRESS)
     parser.add_argument("--result-file", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -49,9 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    rows = []
+    rows = _reused_rows(Path(args.reuse), tasks, seeds, methods, args.budget) if args.reuse else []
     jsonl = out / "results.jsonl"
-    jsonl.write_text("")
+    jsonl.write_text("".join(json.dumps(row) + "\n" for row in rows))
     for task in tasks:
         for seed in seeds:
             for method in methods:
@@ -60,12 +65,16 @@ def main(argv: list[str] | None = None) -> int:
                 with jsonl.open("a") as fh:
                     fh.write(json.dumps(row) + "\n")
                 print(_progress(row), flush=True)
+    _check_one_split(rows, str(jsonl))
     table = markdown_table(rows)
     ratios = time_to_target_lines(rows)
     header = (
         f"budget {args.budget:g} s per run, seeds {','.join(map(str, seeds))}; test score: accuracy "
         "(classification) or R^2 (regression), mean ± sd over seeds"
     )
+    reused = sorted({r["method"] for r in rows if "reused_from" in r})
+    if reused:
+        header += f"; rows of {', '.join(reused)} reused from {args.reuse} (not rerun)"
     (out / "results.md").write_text(f"{header}\n\n{table}\n\n" + "\n".join(f"- {r}" for r in ratios) + "\n")
     print()
     print(header)
@@ -76,6 +85,33 @@ def main(argv: list[str] | None = None) -> int:
         print(line)
     print(f"\nwrote {jsonl} and {out / 'results.md'}")
     return 0
+
+
+def _reused_rows(
+    path: Path, tasks: list[str], seeds: list[int], methods: list[str], budget: float
+) -> list[dict[str, Any]]:
+    """Rows of `path` for the tasks and seeds asked, of the methods not run now, same budget."""
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    kept = [
+        {**row, "reused_from": str(path)}
+        for row in rows
+        if row["task"] in tasks and row["seed"] in seeds and row["method"] not in methods
+        and row["budget"] == budget and "error" not in row
+    ]
+    _check_one_split(kept, f"--reuse {path}")
+    print(f"reusing {len(kept)} rows of {path} ({', '.join(sorted({r['method'] for r in kept}))})")
+    return kept
+
+
+def _check_one_split(rows: list[dict[str, Any]], where: str) -> None:
+    """Every method of a (task, seed) must have seen the same split."""
+    prints: dict[tuple[str, int], set[str]] = {}
+    for row in rows:
+        if row.get("split"):
+            prints.setdefault((row["task"], row["seed"]), set()).add(row["split"])
+    for (task, seed), found in prints.items():
+        if len(found) > 1:
+            raise SystemExit(f"{where}: {task} seed {seed} has rows of different splits {sorted(found)}")
 
 
 def _names(text: str, valid: tuple[str, ...], flag: str) -> list[str]:
