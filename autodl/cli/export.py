@@ -77,8 +77,6 @@ def print_export(out: Any, added: dict[str, Any]) -> None:
         print("test    " + ", ".join(f"{k} {v:.4f}" for k, v in test.items()))
     ensemble = added.get("ensemble")
     if ensemble:
-        print(
-            f"ensemble of trials {', '.join(map(str, ensemble['members']))}: {ensemble['metric']} "
-            f"{ensemble['value']:.4f} (best single model {ensemble['best_single_value']:.4f}) "
-            f"in {ensemble['file']}"
-        )
+        from autodl.export._ensemble import describe_ensemble
+
+        print(f"ensemble: {describe_ensemble(ensemble)}")

@@ -56,7 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     export.add_argument("--refit", action="store_true",
                         help="retrain the best configuration on train + validation and export that")
     export.add_argument("--ensemble", type=int, default=0, metavar="K",
-                        help="also export the average of the K best trials' models")
+                        help="also export a weighted average of the K best trials' models, chosen on "
+                             "validation loss (only when it beats the best single model)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -175,15 +175,9 @@ def card_markdown(card: dict[str, Any]) -> str:
         lines += ["", "The data had no test split (`--test-size` holds one out)."]
     ensemble = card.get("ensemble")
     if ensemble:
-        lines += [
-            "",
-            "## Ensemble",
-            "",
-            f"`{ensemble['file']}` averages the outputs of trials "
-            + ", ".join(map(str, ensemble["members"]))
-            + f": {ensemble['metric']} = {_value(ensemble['value'])} "
-            f"(best single model: {_value(ensemble['best_single_value'])}).",
-        ]
+        from autodl.export._ensemble import describe_ensemble
+
+        lines += ["", "## Ensemble", "", describe_ensemble(ensemble) + "."]
     searched = card.get("params") or {}
     lines += [
         "",

@@ -180,16 +180,30 @@ def _trial_model_file(out: Path, trial: int, previous_card: dict[str, Any]) -> P
 def _export_ensemble(
     context: Any, best: Any, k: int, trial_model: Any, config: dict[str, Any]
 ) -> dict[str, Any] | None:
-    """Average the kept top-k models; score the ensemble and the single best alike."""
+    """Choose an ensemble of the kept top-k models on validation (see _ensemble.py), save
+    it, and score it and the best single model alike; None when fewer than 2 were kept."""
+    import keras
+
+    from autodl.export._ensemble import select_members, validation_loss
+
     data, objective, out = context.data, context.objective, Path(context.out)
-    members = TopKModels(out, k, objective.direction).members()
-    if len(members) < 2:
+    kept = TopKModels(out, k, objective.direction).members()
+    if len(kept) < 2:
         _logger.warning(
-            "ensemble of %d asked, but only %d model(s) kept: no ensemble", k, len(members)
+            "ensemble of %d asked, but only %d model(s) kept: no ensemble", k, len(kept)
         )
         return None
-    model = build_ensemble([m.path for m in members], names=[f"trial_{m.trial}" for m in members])
+    # The best trial's model leads: the ensemble starts from what is exported alone.
+    kept.sort(key=lambda m: m.trial != best.number)
     x_val = raw_model_input(data, data.x_val)
+    predictions = [
+        predict_outputs(keras.saving.load_model(m.path, compile=False), x_val) for m in kept
+    ]
+    counts = select_members(
+        predictions, lambda outputs: validation_loss(data.task, data.y_val, outputs), rounds=2 * k
+    )
+    chosen = [(m, n) for m, n in zip(kept, counts, strict=True) if n]
+    outputs = sum(predictions[i] * n for i, n in enumerate(counts) if n) / sum(counts)
     scale = _target_scale(data)
 
     def score(outputs: np.ndarray) -> float:
@@ -203,20 +217,39 @@ def _export_ensemble(
             custom_objects=_custom_objects(context),
         )
 
-    outputs = predict_outputs(model, x_val)
     single = score(predict_outputs(trial_model, x_val)) if trial_model is not None else best.value
-    save_keras_model(model, out / ENSEMBLE_MODEL)
-    saved_model = export_saved_model(model, out / ENSEMBLE_SAVED_MODEL)
-    return {
-        "file": ENSEMBLE_MODEL,
-        "saved_model": ENSEMBLE_SAVED_MODEL if saved_model else None,
-        "members": [m.trial for m in members],
+    entry = {
+        "file": None,
+        "saved_model": None,
+        "candidates": [m.trial for m in kept],
+        "members": [m.trial for m, _ in chosen],
+        "weights": [round(n / sum(counts), 6) for _, n in chosen],
         "metric": objective.metric,
         "direction": objective.direction,
         "value": score(outputs),
         "best_single_value": single,
+        "validation_loss": validation_loss(data.task, data.y_val, outputs),
+        "best_single_validation_loss": validation_loss(data.task, data.y_val, predictions[0]),
         "validation_metrics": task_metrics(data.task, data.y_val, outputs),
     }
+    shutil.rmtree(out / ENSEMBLE_SAVED_MODEL, ignore_errors=True)  # an earlier export's
+    (out / ENSEMBLE_MODEL).unlink(missing_ok=True)
+    if len(chosen) < 2:
+        entry["note"] = (
+            f"no ensemble: no average of the {len(kept)} best trials' models has a lower "
+            "validation loss than the best one alone"
+        )
+        _logger.warning("%s", entry["note"])
+        return entry
+    model = build_ensemble(
+        [m.path for m, _ in chosen],
+        names=[f"trial_{m.trial}" for m, _ in chosen],
+        weights=[n for _, n in chosen],
+    )
+    save_keras_model(model, out / ENSEMBLE_MODEL)
+    saved_model = export_saved_model(model, out / ENSEMBLE_SAVED_MODEL)
+    entry.update(file=ENSEMBLE_MODEL, saved_model=ENSEMBLE_SAVED_MODEL if saved_model else None)
+    return entry
 
 
 def _rebuildable(context: Any, config: dict[str, Any]) -> bool:

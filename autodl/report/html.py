@@ -298,14 +298,9 @@ def _export_rows(out_dir: Path | None) -> list[tuple[str, str]]:
         rows.append(("test score (held-out split, used once)", scores))
     ensemble = summary.get("ensemble")
     if isinstance(ensemble, dict) and ensemble.get("value") is not None:
-        members = ", ".join(str(m) for m in ensemble.get("members", []))
-        rows.append(
-            (
-                "ensemble",
-                f"validation {_number(ensemble['value'])} averaging trials {members}; "
-                f"best single model {_number(ensemble.get('best_single_value'))}",
-            )
-        )
+        from autodl.export._ensemble import describe_ensemble
+
+        rows.append(("ensemble", describe_ensemble(ensemble)))
     return rows
 
 

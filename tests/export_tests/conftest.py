@@ -63,17 +63,23 @@ def table_export(tmp_path_factory: pytest.TempPathFactory) -> Exported:
     folder = tmp_path_factory.mktemp("table")
     table_frame(240, seed=0).to_csv(folder / "train.csv", index=False)
     space = write_space(folder, "table", "mlp", "layers=1, units=8,")
-    result = autodl.search(
-        str(space),
-        data=str(folder / "train.csv"),
-        target="label",
-        trials=2,
-        seed=0,
-        out=str(folder / "out"),
-        pruner="none",
-        test_size=0.2,
-        ensemble=2,
-    )
+    from autodl.export import _ensemble
+
+    with pytest.MonkeyPatch.context() as patch:
+        # The choice of members is tested on its own (test_ensemble_selection.py); here a
+        # fixed 2:1 mix, so a weighted ensemble is always exported and checked end to end.
+        patch.setattr(_ensemble, "select_members", lambda predictions, loss, rounds: [2, 1])
+        result = autodl.search(
+            str(space),
+            data=str(folder / "train.csv"),
+            target="label",
+            trials=2,
+            seed=0,
+            out=str(folder / "out"),
+            pruner="none",
+            test_size=0.2,
+            ensemble=2,
+        )
     rows = table_frame(12, seed=1).drop(columns="label")
     rows.loc[0, "color"] = "purple"  # a category never seen in training
     rows.to_csv(folder / "rows.csv", index=False)

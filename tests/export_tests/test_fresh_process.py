@@ -137,7 +137,7 @@ def test_fresh_process_predictions_match_autodl_predict(
     assert list(frame["prediction"].astype(str)) == list(names[in_process.argmax(axis=1)])
 
 
-def test_ensemble_loads_fresh_and_averages_its_members(
+def test_ensemble_loads_fresh_and_averages_its_chosen_members(
     fresh_outputs: dict[str, np.ndarray], table_export: Any
 ) -> None:
     import keras
@@ -145,15 +145,18 @@ def test_ensemble_loads_fresh_and_averages_its_members(
     from autodl.export._evaluate import predict_outputs
 
     ensemble = table_export.result.summary["ensemble"]
-    assert len(ensemble["members"]) == 2
+    assert ensemble["file"] == "ensemble_model.keras" and len(ensemble["members"]) == 2
+    assert ensemble["weights"] == pytest.approx([2 / 3, 1 / 3])  # the fixture's fixed mix
     assert np.isfinite(ensemble["value"]) and np.isfinite(ensemble["best_single_value"])
     models = table_export.out / "models"
     assert sorted(p.name for p in models.glob("*.keras")) == sorted(
-        f"trial_{n}.keras" for n in ensemble["members"]
+        f"trial_{n}.keras" for n in ensemble["candidates"]
     )
     x = {k: _string_tensor(v) for k, v in table_export.raw.items()}
     members = [keras.saving.load_model(models / f"trial_{n}.keras") for n in ensemble["members"]]
-    mean = np.mean([predict_outputs(m, x) for m in members], axis=0)
+    mean = np.average(
+        [predict_outputs(m, x) for m in members], axis=0, weights=ensemble["weights"]
+    )
     np.testing.assert_allclose(fresh_outputs["ensemble.keras"], mean, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(fresh_outputs["ensemble.serve"], mean, rtol=1e-5, atol=1e-6)
 
