@@ -10,10 +10,10 @@ chunks so that load on a shared machine hits every side alike.
 
 - raw Optuna: `create_study` + 10 `trial.suggest_*` calls.
 - autodl orchestration: the study as `prepare_search` creates it (sampler, pruner, study
-  user attrs) and the per-trial work `TrialRunner.__call__` does around training
-  (seeding, worker id, `SearchSpace.sample`, the config and result user attrs), with
-  the callbacks `run_search` always passes (MaxTrialsCallback, FailureGuard). Target
-  <= 1.2x raw Optuna.
+  user attrs), run by the trial loop `run_search` runs (`run_trials`: the claim lock of
+  the storage, the study-wide count, heartbeat, the worker id, the failure count), and
+  the per-trial work `TrialRunner.__call__` does around training (seeding,
+  `SearchSpace.sample`, the config and result user attrs). Target <= 1.2x raw Optuna.
 - autodl TrialRunner (extra line, first `--runner-trials` trials only): the real
   `TrialRunner` with training replaced by a no-op, so also its between-trial
   `release_memory()` (Keras `clear_session` + gc) and the best-model writer (a stub model
@@ -84,16 +84,21 @@ def fake_score(params: dict[str, Any]) -> float:
 class Side:
     """One study and its objective, optimised chunk by chunk; each chunk's seconds are kept."""
 
-    def __init__(self, name: str, study: Any, objective: Callable[[Any], float], **optimize: Any) -> None:
+    def __init__(
+        self, name: str, study: Any, objective: Callable[[Any], float], *, loop: Any = None
+    ) -> None:
         self.name = name
         self.study = study
         self.objective = objective
-        self.optimize = optimize
+        self.loop = loop  # None: plain `study.optimize`; else `loop(study, objective, total)`
         self.chunks: list[tuple[int, float]] = []  # (trials, seconds)
 
     def run(self, n: int) -> None:
         start = time.perf_counter()
-        self.study.optimize(self.objective, n_trials=n, gc_after_trial=False, **self.optimize)
+        if self.loop is None:
+            self.study.optimize(self.objective, n_trials=n, gc_after_trial=False)
+        else:
+            self.loop(self.study, self.objective, self.trials + n)
         self.chunks.append((n, time.perf_counter() - start))
 
     @property
@@ -154,28 +159,32 @@ def autodl_study(kind: str, folder: Path, name: str, space: Any) -> Any:
     return study
 
 
-def autodl_callbacks() -> list[Any]:
-    import optuna
+def autodl_loop(kind: str, folder: Path, name: str) -> Callable[[Any, Any, int], None]:
+    """`run_search`'s loop: `run_trials` under the storage's claim lock, until `total`."""
+    from autodl.study._workers import claim_lock, run_trials
+    from autodl.train import TrialFailure
 
-    from autodl.study._objective_fn import FailureGuard
+    def loop(study: Any, objective: Any, total: int) -> None:
+        # In memory there is no other process to share the study with: no lock, as in run_trials.
+        lock = claim_lock(str(folder / f"{name}.journal"), study.study_name) if kind != "memory" else None
+        try:
+            run_trials(study, objective, total=total, max_failures=5, catch=(TrialFailure,), lock=lock)
+        finally:
+            if lock is not None:
+                lock.close()
 
-    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-    return [optuna.study.MaxTrialsCallback(10**9, states=states), FailureGuard(5)]
+    return loop
 
 
 def orchestration_side(kind: str, folder: Path) -> Side:
     """TrialRunner.__call__'s work around training, line for line, training a no-op."""
     import keras
 
-    from autodl.study._objective_fn import worker_id
-    from autodl.train import TrialFailure
-
     space = ten_key_space()
     study = autodl_study(kind, folder, "orchestration", space)
 
     def objective(trial: Any) -> float:
         keras.utils.set_random_seed(SEED + trial.number)
-        trial.set_user_attr("worker", worker_id())
         config = space.sample(trial)
         trial.set_user_attr("config", config)
         value = fake_score(config)  # training replaced by a no-op
@@ -188,7 +197,7 @@ def orchestration_side(kind: str, folder: Path) -> Side:
 
     return Side(
         f"autodl orchestration ({kind})", study, objective,
-        catch=(TrialFailure,), callbacks=autodl_callbacks(),
+        loop=autodl_loop(kind, folder, "orchestration"),
     )  # fmt: skip
 
 
@@ -230,9 +239,8 @@ def trial_runner_side(kind: str, folder: Path) -> Side:
 
     runner = NoTrainingRunner(context)
     return Side(
-        f"autodl TrialRunner ({kind})", study, runner,
-        catch=(runner.failure_type,), callbacks=autodl_callbacks(),
-    )  # fmt: skip
+        f"autodl TrialRunner ({kind})", study, runner, loop=autodl_loop(kind, folder, "runner")
+    )
 
 
 def seed_call_ms(calls: int = 200) -> float:

@@ -7,7 +7,6 @@ import math
 from typing import Any
 
 from autodl.study._memory import rss_mb
-from autodl.study._owners import worker_id
 from autodl.train import TrialFailure
 from autodl.train._hypermodel_fit import SearchStopped
 
@@ -15,7 +14,7 @@ _logger = logging.getLogger(__name__)
 
 
 class TrialRunner:
-    """Callable objective for `study.optimize`; one per worker process."""
+    """The objective `run_trials` calls (autodl/study/_workers.py); one per process."""
 
     failure_type = TrialFailure
 
@@ -41,7 +40,6 @@ class TrialRunner:
             import keras
 
             keras.utils.set_random_seed(context.settings.seed + trial.number)
-        trial.set_user_attr("worker", worker_id())
         config = space.sample(trial)
         trial.set_user_attr("config", config)
         try:
@@ -139,21 +137,3 @@ def failure_reason(exc: BaseException) -> str:
     if "resourceexhausted" in text or "out of memory" in text or "resource_exhausted" in text or "oom" in name.lower():
         return f"out of memory: {message or name}"
     return f"{name}: {message}" if message else name
-
-
-class FailureGuard:
-    """Stop the study after `limit` consecutive failed trials; remember the last reason."""
-
-    def __init__(self, limit: int, consecutive: int = 0) -> None:
-        self.limit = limit
-        self.consecutive = consecutive  # carried over by a restarted process
-        self.tripped: str | None = None
-
-    def __call__(self, study: Any, trial: Any) -> None:
-        if trial.state.name != "FAIL":
-            self.consecutive = 0
-            return
-        self.consecutive += 1
-        if self.consecutive >= self.limit:
-            self.tripped = trial.user_attrs.get("fail_reason", "unknown")
-            study.stop()

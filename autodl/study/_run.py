@@ -229,61 +229,60 @@ def run_search(
     which can exec itself) gets `ProcessRestart`, outputs written; any other caller's
     process stops training and a worker process runs the remaining trials.
     """
-    import optuna
-
     from autodl.report.html import ReportRefresher, write_search_report
     from autodl.results import write_outputs
-    from autodl.study._workers import AcceleratorOptions, uses_local_workers
+    from autodl.study._workers import (
+        AcceleratorOptions,
+        WorkerOutcome,
+        claim_lock,
+        run_trials,
+        uses_local_workers,
+    )
 
     settings = context.settings
     if uses_local_workers(settings):  # --jobs N or --gpus: worker processes, one study
         return _run_in_workers(context, callbacks)
     # Keras loads from here on: the parent of worker processes above never needs it.
-    from autodl.study._objective_fn import FailureGuard, TrialRunner
+    from autodl.study._objective_fn import TrialRunner
     from autodl.train._device import configure_devices
 
     configure_devices()
     accelerator = AcceleratorOptions(settings)  # --mixed-precision, --jit
     runner = TrialRunner(context)
     state = RestartState.current()  # a restarted process goes on with the search's clock
-    guard = FailureGuard(settings.max_failures, consecutive=state.failed_in_row)
     memory_watch = MemoryWatch(settings.max_memory_growth)
-    remaining = settings.timeout - (time.time() - state.started) if settings.timeout else None
+    # The loop every worker runs: `autodl worker`s that join this study share its total.
+    lock = claim_lock(settings.storage or str(context.out / STUDY_FILE), context.study.study_name)
+    outcome = WorkerOutcome()
     try:
-        if context.finished() < settings.trials and (remaining is None or remaining > 0):
-            context.study.optimize(
-                runner,
-                n_trials=None,
-                timeout=remaining,
-                catch=(runner.failure_type,),
-                callbacks=[
-                    optuna.study.MaxTrialsCallback(
-                        settings.trials,
-                        states=(optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED),
-                    ),
-                    guard,
-                    *callbacks,
-                    ReportRefresher.for_search(context),  # report.html readable mid-search
-                    memory_watch,
-                ],
-                gc_after_trial=False,
-            )
+        outcome = run_trials(
+            context.study,
+            runner,
+            total=settings.trials,
+            deadline=state.started + settings.timeout if settings.timeout else None,
+            max_failures=settings.max_failures,
+            callbacks=[*callbacks, ReportRefresher.for_search(context)],  # report.html mid-search
+            catch=(runner.failure_type,),
+            lock=lock,
+            memory_watch=memory_watch,
+        )
     finally:
+        lock.close()
         accelerator.restore()
         summary = write_outputs(
             context.study, context.out, storage=context.storage_url, wall_seconds=time.time() - state.started
         )
-        if sys.exc_info()[0] is not None or guard.tripped:  # interrupted or aborted: report now
+        if sys.exc_info()[0] is not None or outcome.aborted or outcome.interrupted:
             write_search_report(context, wall_seconds=summary.get("wall_seconds"))  # never raises
-    if guard.tripped:
+    if outcome.interrupted:  # the running trial is FAIL "interrupted"; the caller says so
+        raise KeyboardInterrupt
+    if outcome.aborted:
         raise SearchAborted(
-            f"stopped after {settings.max_failures} consecutive failed trials; last reason: {guard.tripped}"
+            f"stopped after {settings.max_failures} consecutive failed trials; last reason: {outcome.aborted}"
         )
-    timed_out = settings.timeout is not None and time.time() - state.started >= settings.timeout
-    if memory_watch.grown_mb is not None and context.finished() < settings.trials and not timed_out:
+    if outcome.restart is not None:
         if restartable:
-            state.failed_in_row = guard.consecutive
-            raise ProcessRestart(memory_watch.reason(), state)
+            raise ProcessRestart(memory_watch.reason(), outcome.restart)
         _logger.warning("%s: a worker process runs the remaining trials", memory_watch.reason())
         if settings.timeout:
             left = settings.timeout - (time.time() - state.started)

@@ -6,6 +6,9 @@ processes on this machine (processes, not threads: Keras/TensorFlow sessions are
 to share) and shows their progress from the storage; `autodl worker` on other machines
 joins the same study.
 
+The same loop (`run_trials`) runs `autodl search` in one process, every `--jobs` worker
+and every `autodl worker` that joins a study from anywhere.
+
 Why a trial loop of our own instead of `study.optimize`: `--trials` is a study-wide total
 of finished (COMPLETE + PRUNED) trials. `MaxTrialsCallback` only checks after a trial, so N
 workers overshoot it by up to N - 1. Here a worker claims a trial under a lock held by
@@ -674,7 +677,12 @@ def run_trials(
                     break
             else:
                 failed_in_row = 0
-            if memory_watch is not None and memory_watch.after_trial() and _counts(study).finished < total:
+            if (
+                memory_watch is not None
+                and memory_watch.after_trial()
+                and _counts(study).finished < total
+                and (deadline is None or time.time() < deadline)  # else a restart runs nothing
+            ):
                 _logger.info("%s: this worker restarts", memory_watch.reason())
                 state.failed_in_row = failed_in_row
                 outcome.restart = state
