@@ -104,7 +104,11 @@ def run(args: argparse.Namespace) -> int:
             f"stopped after {settings.max_failures} consecutive failed trials; last reason: {outcome.aborted}"
         )
     if not args.quiet:
-        why = "the study reached its total" if outcome.reached_total else "timeout"
+        why = (
+            "the study reached its total"
+            if outcome.reached_total
+            else "every grid point was tried" if outcome.space_exhausted else "timeout"
+        )
         print(f"worker {workers.worker_name()} ran {outcome.trials_run} trials; stopped: {why}")
     workers.export_if_last(context, outcome)  # when its parent search handed the export over
     if args.no_outputs and _process.IS_COMMAND:

@@ -448,6 +448,7 @@ class WorkerOutcome:
     trials_run: int = 0
     reached_total: bool = False
     timed_out: bool = False
+    space_exhausted: bool = False  # the grid sampler has no point left
     interrupted: bool = False
     aborted: str | None = None  # the last failure reason, when too many failed in a row
     restart: RestartState | None = None  # memory grew too much: replace this process, go on
@@ -569,7 +570,9 @@ def _run_one(
     worker_id: str,
     interval: float | None,
 ) -> tuple[Any, bool]:
-    """Run `objective` on a claimed trial and tell the result; (frozen trial, interrupted)."""
+    """Run `objective` on a claimed trial and tell the result.
+
+    Returns (frozen trial, interrupted, the grid sampler has no point left)."""
     import optuna
     from optuna.trial import TrialState
 
@@ -596,19 +599,28 @@ def _run_one(
         except Exception as exc:
             error = exc
             _set_attr(trial, "fail_reason", _one_line(exc), only_if_missing=True)
+    exhausted = False
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Optuna warns on every failed trial; we log it below
-        frozen = study.tell(
-            trial,
-            value if state == TrialState.COMPLETE else None,
-            state=state,
-            skip_if_finished=True,
-        )
+        try:
+            frozen = study.tell(
+                trial,
+                value if state == TrialState.COMPLETE else None,
+                state=state,
+                skip_if_finished=True,
+            )
+        except RuntimeError as exc:
+            # GridSampler calls `study.stop()` once every grid point is taken, which
+            # raises outside `study.optimize`, after the trial's result is stored.
+            if "Study.stop" not in str(exc):
+                raise
+            frozen = next(t for t in study.get_trials(deepcopy=False) if t.number == trial.number)
+            exhausted = True
     if frozen.state == TrialState.FAIL:
         _logger.info("trial %d failed: %s", frozen.number, frozen.user_attrs.get("fail_reason", ""))
     if error is not None:
         raise error
-    return frozen, interrupted
+    return frozen, interrupted, exhausted
 
 
 def run_trials(
@@ -632,8 +644,8 @@ def run_trials(
     Stops early `timeout` seconds from now or at `deadline` (a `time.time()`; no trial
     starts after either), on a stop request (SIGINT or SIGTERM through `stop`), or after
     `max_failures` failed trials in a row, or, with `memory_watch`, once a trial grew this
-    process's memory past its limit (`outcome.restart`, for the caller to restart it).
-    Every process running this loop on the same study, on any machine, shares the one total.
+    process's memory past its limit (`outcome.restart`, for the caller to restart it), or
+    once the grid sampler has tried every point. Every process running this loop on the same study, on any machine, shares the one total.
     """
     from optuna.trial import TrialState
 
@@ -661,7 +673,7 @@ def run_trials(
             if trial is None:  # the other workers hold the remaining trials; one may fail
                 stop.sleep(poll_seconds)
                 continue
-            frozen, interrupted = _run_one(
+            frozen, interrupted, exhausted = _run_one(
                 study, trial, objective, catch=catch, stop=stop, worker_id=worker_id, interval=interval
             )
             outcome.trials_run += 1
@@ -669,6 +681,9 @@ def run_trials(
                 callback(study, frozen)
             if interrupted or stop.requested:
                 outcome.interrupted = True
+                break
+            if exhausted:
+                outcome.space_exhausted = True
                 break
             if frozen.state == TrialState.FAIL:
                 failed_in_row += 1

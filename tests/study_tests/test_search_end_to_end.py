@@ -296,3 +296,18 @@ def test_a_model_that_cannot_be_saved_fails_its_trial_and_the_search_goes_on(
     assert failed[0].user_attrs["fail_reason"].startswith("saving its model failed: NotImplementedError: Object Clip")
     assert result.summary["trials"]["complete"] == 2
     assert (tmp_path / "out" / "best_model.keras").exists()
+
+
+def test_a_grid_search_stops_when_every_point_was_tried(tmp_path: Path) -> None:
+    # Optuna's GridSampler asks the study to stop after the last point; the search must
+    # end there, with every point tried once, not fail (2 points, 5 trials asked).
+    space = tmp_path / "grid.py"
+    space.write_text(
+        'from autodl.space import SearchSpace, choice\n'
+        'space = SearchSpace(default_data="builtin:iris", units=choice(4, 8), layers=1, epochs=1)\n'
+    )
+    result = autodl.search(str(space), trials=5, sampler="grid", pruner="none", seed=0, out=str(tmp_path / "out"))
+    trials = result.study.trials
+    assert [t.state for t in trials] == [optuna.trial.TrialState.COMPLETE] * 2
+    assert sorted(t.params["units"] for t in trials) == [4, 8]
+    assert result.summary["trials"]["complete"] == 2 and (tmp_path / "out" / "best_model.keras").exists()
