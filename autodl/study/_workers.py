@@ -569,7 +569,7 @@ def _run_one(
     stop: GracefulStop,
     worker_id: str,
     interval: float | None,
-) -> tuple[Any, bool]:
+) -> tuple[Any, bool, bool]:
     """Run `objective` on a claimed trial and tell the result.
 
     Returns (frozen trial, interrupted, the grid sampler has no point left)."""
@@ -645,7 +645,8 @@ def run_trials(
     starts after either), on a stop request (SIGINT or SIGTERM through `stop`), or after
     `max_failures` failed trials in a row, or, with `memory_watch`, once a trial grew this
     process's memory past its limit (`outcome.restart`, for the caller to restart it), or
-    once the grid sampler has tried every point. Every process running this loop on the same study, on any machine, shares the one total.
+    once the grid sampler has tried every point. Every process running this loop on the
+    same study, on any machine, shares the one total.
     """
     from optuna.trial import TrialState
 
