@@ -17,7 +17,6 @@ saves and loads like any other.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -78,23 +77,27 @@ def select_members(predictions: Sequence[np.ndarray], loss: Any, *, rounds: int)
 
 
 def build_ensemble(
-    model_paths: Sequence[Path],
+    models: Sequence[Any],
     *,
     names: Sequence[str] | None = None,
     weights: Sequence[float] | None = None,
 ) -> Any:
-    """Load the models at `model_paths`; average their outputs (weighted) in one model."""
+    """Average the outputs of `models` (Keras models, or paths to load) in one model."""
+    import os
+
     import keras
 
-    if len(model_paths) < 2:
-        raise ValueError(f"an ensemble needs at least 2 models, but got {len(model_paths)}.")
-    members = [keras.saving.load_model(path, compile=False) for path in model_paths]
+    if len(models) < 2:
+        raise ValueError(f"an ensemble needs at least 2 models, but got {len(models)}.")
+    members = [
+        keras.saving.load_model(m, compile=False) if isinstance(m, (str, os.PathLike)) else m
+        for m in models
+    ]
+    labels = list(names) if names else [str(m) for m in models]
     reference = _signature(members[0])
-    for path, member in zip(model_paths, members, strict=True):
+    for label, member in zip(labels, members, strict=True):
         if _signature(member) != reference:
-            raise ValueError(
-                f"{path} takes other inputs than {model_paths[0]}: {_signature(member)}"
-            )
+            raise ValueError(f"{label} takes other inputs than {labels[0]}: {_signature(member)}")
     # Nested models need distinct names: every trial's model is called autodl_<family>.
     for i, member in enumerate(members):
         member.name = names[i] if names else f"member_{i}"

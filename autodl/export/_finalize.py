@@ -196,9 +196,8 @@ def _export_ensemble(
     # The best trial's model leads: the ensemble starts from what is exported alone.
     kept.sort(key=lambda m: m.trial != best.number)
     x_val = raw_model_input(data, data.x_val)
-    predictions = [
-        predict_outputs(keras.saving.load_model(m.path, compile=False), x_val) for m in kept
-    ]
+    models = [keras.saving.load_model(m.path, compile=False) for m in kept]  # loaded once
+    predictions = [predict_outputs(model, x_val) for model in models]
     counts = select_members(
         predictions, lambda outputs: validation_loss(data.task, data.y_val, outputs), rounds=2 * k
     )
@@ -242,7 +241,7 @@ def _export_ensemble(
         _logger.warning("%s", entry["note"])
         return entry
     model = build_ensemble(
-        [m.path for m, _ in chosen],
+        [model for model, n in zip(models, counts, strict=True) if n],
         names=[f"trial_{m.trial}" for m, _ in chosen],
         weights=[n for _, n in chosen],
     )
