@@ -22,6 +22,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="retrain the best configuration on train + validation for its best epoch count",
     )
     parser.add_argument(
+        "--ensemble",
+        type=int,
+        metavar="K",
+        help="choose an ensemble from the K best trials' kept models (default: the search's "
+        "--ensemble; 0: export the best trial's model alone)",
+    )
+    parser.add_argument(
         "--data", help="data source, if it moved since the search (default: the study's)"
     )
 
@@ -47,7 +54,13 @@ def run(args: argparse.Namespace) -> int:
     optuna.logging.set_verbosity(optuna.logging.DEBUG if args.debug else optuna.logging.ERROR)
     command = "autodl " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     out, added = export_study(
-        storage, args.study_name, args.out, refit=args.refit, data=args.data, command=command
+        storage,
+        args.study_name,
+        args.out,
+        refit=args.refit,
+        ensemble=args.ensemble,
+        data=args.data,
+        command=command,
     )
     print_export(out, added)
     return 0
@@ -58,13 +71,15 @@ def print_export(out: Any, added: dict[str, Any]) -> None:
     export = added.get("export")
     if not export:
         return
-    how = (
-        f"retrained on train + validation for {export['epochs']} epochs"
-        if export["source"] == "refit"
-        else "the trial's own model"
-    )
+    what = f"trial {export['trial']}"
+    if export["source"] == "refit":
+        what += f" (retrained on train + validation for {export['epochs']} epochs)"
+    elif export["source"] == "ensemble":
+        what = "the ensemble (see below)"
+    else:
+        what += " (the trial's own model)"
     print(
-        f"exported trial {export['trial']} ({how}) to {out}/: {export['model']}, "
+        f"exported {what} to {out}/: {export['model']}, "
         + (f"{export['saved_model']}/, " if export.get("saved_model") else "")
         + "model_card.json, model_card.md"
     )

@@ -55,9 +55,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "scored once after the search (an npz's x_test/y_test is used as is)")
     export.add_argument("--refit", action="store_true",
                         help="retrain the best configuration on train + validation and export that")
-    export.add_argument("--ensemble", type=int, default=0, metavar="K",
-                        help="also export a weighted average of the K best trials' models, chosen on "
-                             "validation loss (only when it beats the best single model)")
+    export.add_argument("--ensemble", type=int, metavar="K",
+                        help="keep the K best trials' models and export their weighted average, "
+                             "chosen on validation loss, when it beats the best single model "
+                             "(default 5; 0: export the best trial's model alone)")
 
 
 def run(args: argparse.Namespace) -> int:

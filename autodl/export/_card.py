@@ -64,11 +64,13 @@ def input_spec(data: Any, model: Any = None) -> dict[str, Any]:
 
 
 def _text_vocabulary_size(model: Any) -> int | None:
-    if model is None:
-        return None
-    for layer in model.layers:
+    """The vocabulary of the model's TextVectorization (an ensemble's: its first member's)."""
+    for layer in getattr(model, "layers", None) or ():
         if type(layer).__name__ == "TextVectorization":
             return int(layer.vocabulary_size())
+        size = _text_vocabulary_size(layer)  # a nested model: an ensemble's member
+        if size is not None:
+            return size
     return None
 
 
@@ -111,19 +113,25 @@ def _metrics_table(rows: dict[str, dict[str, float] | None]) -> list[str]:
     return lines
 
 
+def _from_trials(model: dict[str, Any], ensemble: dict[str, Any] | None) -> str:
+    if model.get("source") == "ensemble" and ensemble:
+        return "trials " + ", ".join(map(str, ensemble.get("members") or []))
+    return f"trial {model.get('trial')}"
+
+
 def card_markdown(card: dict[str, Any]) -> str:
     """The card as Markdown for people; the JSON is the same facts for programs."""
     model, data, spec = card["model"], card["data"], card["input"]
     lines = [f"# Model card: {card.get('study_name', 'autodl model')}", ""]
-    trained = (
-        f"retrained on train + validation for {model.get('epochs')} epochs"
-        if model.get("source") == "refit"
-        else "the search's own model, trained on the training split"
-    )
+    trained = {
+        "refit": f"retrained on train + validation for {model.get('epochs')} epochs",
+        "ensemble": "a weighted average of the best trials' models (see Ensemble below), "
+        "each trained on the training split",
+    }.get(model.get("source"), "the search's own model, trained on the training split")
     lines += [
         f"- **Task**: {card['task']}"
         + (f" (target `{card['target']}`)" if card.get("target") else ""),
-        f"- **Model**: `{model['file']}` from trial {model.get('trial')}, {trained}; "
+        f"- **Model**: `{model['file']}` from {_from_trials(model, card.get('ensemble'))}, {trained}; "
         f"{_value(model.get('n_params'))} parameters",
         f"- **SavedModel**: `{model.get('saved_model') or '-'}` "
         "(its serving signature `serve` takes raw input)",

@@ -1,5 +1,6 @@
-"""After a search: export the chosen model in every format, score it once on the test
-split, build the optional ensemble, and write the model card.
+"""After a search: choose what to export (the best trial's model, the ensemble chosen
+on validation, or with --refit the retrained best configuration), export it in every
+format, score it once on the test split, and write the model card.
 
 Called once per search (`run_search`) and by `autodl export`. The test split is read
 only here, after everything has been chosen, and only to report.
@@ -26,7 +27,7 @@ from autodl.export._topk import TopKModels
 
 _logger = logging.getLogger(__name__)
 
-# With --refit, best_model.keras becomes the retrained model; the trial's own stays here.
+# When best_model.keras is the ensemble or the retrained model, the trial's own stays here.
 BEST_TRIAL_MODEL = "best_trial_model.keras"
 SUMMARY = "summary.json"
 
@@ -43,9 +44,11 @@ def finalize_export(
     from autodl.results._summary import best_trial, library_versions
 
     settings = context.settings
+    from autodl.study._settings import ensemble_size
+
     refit = bool(getattr(settings, "refit", False)) if refit is None else refit
-    k = int(getattr(settings, "ensemble", 0) or 0) if ensemble is None else ensemble
     study, data, out = context.study, context.data, Path(context.out)
+    k = ensemble_size(settings, getattr(data, "task", None)) if ensemble is None else ensemble
     if getattr(data, "task", None) == "generation":  # the generator part and its card: see _generative.py
         from autodl.export._generative import finalize_generation
 
@@ -84,6 +87,13 @@ def finalize_export(
         else None
     )
     best_path = out / BEST_MODEL
+    ensemble_entry, ensemble_model = (
+        _choose_ensemble(context, best, k, trial_model, config) if k >= 2 else (None, None)
+    )
+    shutil.rmtree(out / ENSEMBLE_SAVED_MODEL, ignore_errors=True)  # an earlier export's
+    (out / ENSEMBLE_MODEL).unlink(missing_ok=True)
+    if (refit or ensemble_model is not None) and trial_file == best_path:
+        _copy(best_path, out / BEST_TRIAL_MODEL)  # best_model.keras is about to be replaced
     if refit:
         from autodl.export._refit import refit_model
 
@@ -92,23 +102,35 @@ def finalize_export(
         model, built_on = refit_model(
             config, data, epochs, seed=seed, custom_objects=_custom_objects(context)
         )
-        if trial_file == best_path:
-            _copy(best_path, out / BEST_TRIAL_MODEL)
         save_keras_model(model, best_path)
         source = "refit"
+    elif ensemble_model is not None:  # better on validation than the best trial's model
+        model, built_on = ensemble_model, data
+        epochs = int(best.user_attrs.get("epochs", 0)) or None
+        save_keras_model(model, best_path)
+        validation = ensemble_entry["validation_metrics"]
+        source = "ensemble"
     else:
         model, built_on = trial_model, data
         epochs = int(best.user_attrs.get("epochs", 0)) or None
-        if trial_file != best_path:  # undo an earlier refit: export the trial's own model
+        if trial_file != best_path:  # undo an earlier refit or ensemble
             _copy(trial_file, best_path)
+        (out / BEST_TRIAL_MODEL).unlink(missing_ok=True)
         source = "trial"
     saved_model = export_saved_model(model, out / SAVED_MODEL_DIR)
+    if source == "ensemble":
+        ensemble_entry.update(file=BEST_MODEL, saved_model=SAVED_MODEL_DIR if saved_model else None)
+    elif ensemble_model is not None:  # --refit: the refit is exported, the ensemble beside it
+        save_keras_model(ensemble_model, out / ENSEMBLE_MODEL)
+        saved = export_saved_model(ensemble_model, out / ENSEMBLE_SAVED_MODEL)
+        ensemble_entry.update(
+            file=ENSEMBLE_MODEL, saved_model=ENSEMBLE_SAVED_MODEL if saved else None
+        )
     test = None
     if data.y_test is not None and len(data.y_test):
         test = task_metrics(
             data.task, data.y_test, predict_outputs(model, raw_model_input(data, data.x_test))
         )
-    ensemble_entry = _export_ensemble(context, best, k, trial_model, config) if k >= 2 else None
     export = {
         "model": BEST_MODEL,
         "saved_model": SAVED_MODEL_DIR if saved_model else None,
@@ -165,36 +187,51 @@ def finalize_export(
 
 
 def _trial_model_file(out: Path, trial: int, previous_card: dict[str, Any]) -> Path | None:
-    """Where the best trial's own model is: best_model.keras, unless an earlier refit of
-    the same trial replaced it (then best_trial_model.keras); None if it is not saved."""
+    """Where the best trial's own model is: best_model.keras, unless an earlier export of
+    the same trial replaced it by a refit or an ensemble (then best_trial_model.keras);
+    None if it is not saved."""
     best_path = out / BEST_MODEL
     if not best_path.exists() or _read_json(out / BEST_CONFIG).get("trial") != trial:
         return None
     model = previous_card.get("model") or {}
-    if model.get("source") == "refit" and model.get("trial") == trial:
+    if model.get("source") in ("refit", "ensemble") and model.get("trial") == trial:
         kept = out / BEST_TRIAL_MODEL
         return kept if kept.exists() else None
     return best_path
 
 
-def _export_ensemble(
+def _choose_ensemble(
     context: Any, best: Any, k: int, trial_model: Any, config: dict[str, Any]
-) -> dict[str, Any] | None:
-    """Choose an ensemble of the kept top-k models on validation (see _ensemble.py), save
-    it, and score it and the best single model alike; None when fewer than 2 were kept."""
+) -> tuple[dict[str, Any] | None, Any]:
+    """Choose an ensemble of the kept top-k models on validation (see _ensemble.py).
+
+    Returns its summary entry (None when fewer than 2 models were kept) and the ensemble
+    model, or None when no average beats the best single model on validation loss or the
+    ensemble could not be built: the export then goes on with the best trial's model.
+    """
+    data, objective, out = context.data, context.objective, Path(context.out)
+    kept = TopKModels(out, k, objective.direction).members()
+    if len(kept) < 2:
+        _logger.info("ensemble of %d: only %d model(s) kept, no ensemble", k, len(kept))
+        return None, None
+    # The best trial's model leads: the ensemble starts from what is exported alone.
+    kept.sort(key=lambda m: m.trial != best.number)
+    try:
+        return _ensemble_of(context, kept, k, trial_model, config)
+    except Exception as exc:  # an ensemble that cannot be built never stops the export
+        _logger.warning("no ensemble: %s", exc, exc_info=_logger.isEnabledFor(logging.DEBUG))
+        entry = {"file": None, "candidates": [m.trial for m in kept], "note": f"no ensemble: {exc}"}
+        return entry, None
+
+
+def _ensemble_of(
+    context: Any, kept: list[Any], k: int, trial_model: Any, config: dict[str, Any]
+) -> tuple[dict[str, Any], Any]:
     import keras
 
     from autodl.export._ensemble import select_members, validation_loss
 
-    data, objective, out = context.data, context.objective, Path(context.out)
-    kept = TopKModels(out, k, objective.direction).members()
-    if len(kept) < 2:
-        _logger.warning(
-            "ensemble of %d asked, but only %d model(s) kept: no ensemble", k, len(kept)
-        )
-        return None
-    # The best trial's model leads: the ensemble starts from what is exported alone.
-    kept.sort(key=lambda m: m.trial != best.number)
+    data, objective = context.data, context.objective
     x_val = raw_model_input(data, data.x_val)
     models = [keras.saving.load_model(m.path, compile=False) for m in kept]  # loaded once
     predictions = [predict_outputs(model, x_val) for model in models]
@@ -216,7 +253,7 @@ def _export_ensemble(
             custom_objects=_custom_objects(context),
         )
 
-    single = score(predict_outputs(trial_model, x_val)) if trial_model is not None else best.value
+    single = predict_outputs(trial_model, x_val) if trial_model is not None else predictions[0]
     entry = {
         "file": None,
         "saved_model": None,
@@ -226,29 +263,24 @@ def _export_ensemble(
         "metric": objective.metric,
         "direction": objective.direction,
         "value": score(outputs),
-        "best_single_value": single,
+        "best_single_value": score(single),
         "validation_loss": validation_loss(data.task, data.y_val, outputs),
-        "best_single_validation_loss": validation_loss(data.task, data.y_val, predictions[0]),
+        "best_single_validation_loss": validation_loss(data.task, data.y_val, single),
         "validation_metrics": task_metrics(data.task, data.y_val, outputs),
     }
-    shutil.rmtree(out / ENSEMBLE_SAVED_MODEL, ignore_errors=True)  # an earlier export's
-    (out / ENSEMBLE_MODEL).unlink(missing_ok=True)
     if len(chosen) < 2:
         entry["note"] = (
             f"no ensemble: no average of the {len(kept)} best trials' models has a lower "
             "validation loss than the best one alone"
         )
-        _logger.warning("%s", entry["note"])
-        return entry
+        _logger.info("%s", entry["note"])
+        return entry, None
     model = build_ensemble(
         [model for model, n in zip(models, counts, strict=True) if n],
         names=[f"trial_{m.trial}" for m, _ in chosen],
         weights=[n for _, n in chosen],
     )
-    save_keras_model(model, out / ENSEMBLE_MODEL)
-    saved_model = export_saved_model(model, out / ENSEMBLE_SAVED_MODEL)
-    entry.update(file=ENSEMBLE_MODEL, saved_model=ENSEMBLE_SAVED_MODEL if saved_model else None)
-    return entry
+    return entry, model
 
 
 def _rebuildable(context: Any, config: dict[str, Any]) -> bool:

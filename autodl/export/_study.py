@@ -44,10 +44,13 @@ def export_study(
     out: str | Path | None = None,
     *,
     refit: bool = False,
+    ensemble: int | None = None,
     data: str | None = None,
     command: str = "",
 ) -> tuple[Path, dict[str, Any]]:
-    """Export the best model of a stored study into `out`; return (out, summary additions)."""
+    """Export the best model of a stored study into `out`; return (out, summary additions).
+
+    `ensemble`: K as `autodl search --ensemble K` (None: the search's own setting)."""
     from autodl.export._finalize import finalize_export
     from autodl.results import write_outputs
     from autodl.results._summary import best_trial
@@ -66,6 +69,8 @@ def export_study(
         raise ConfigError(f"study '{study.study_name}' has no complete trial to export")
     settings = SearchSettings.from_dict(attrs["settings"])
     settings = dataclasses.replace(settings, refit=refit)
+    if ensemble is not None:
+        settings = dataclasses.replace(settings, ensemble=ensemble).validate()
     source = data or attrs.get("data") or settings.data
     if not source:
         raise DataError(f"study '{study.study_name}' records no data source; pass --data")

@@ -25,8 +25,10 @@ class TrialRunner:
         self.context = context
         self.prepared = PreparedData.from_dataset(context.data)
         self.writer = BestModelWriter(context.out, context.objective.direction, context.study.study_name)
-        k = int(getattr(context.settings, "ensemble", 0) or 0)
-        # --ensemble K: the K best trials' models stay on disk for the ensemble.
+        from autodl.study._settings import ensemble_size
+
+        # The K best trials' models stay on disk for the ensemble (--ensemble K).
+        k = ensemble_size(context.settings, context.data.task)
         self.top_models = TopKModels(context.out, k, context.objective.direction) if k >= 2 else None
 
     def __call__(self, trial: Any) -> float:

@@ -8,6 +8,20 @@ from typing import Any
 
 from autodl.exceptions import ConfigError
 
+# Models kept for the ensemble when --ensemble is not given (classification and regression).
+DEFAULT_ENSEMBLE = 5
+
+
+def ensemble_size(settings: Any, task: str | None) -> int:
+    """How many of the best trials' models to keep and choose an ensemble from (0: none).
+
+    `--ensemble K` as given; by default DEFAULT_ENSEMBLE, except for generative models,
+    which are not averaged."""
+    k = getattr(settings, "ensemble", None)
+    if k is None:
+        return 0 if task == "generation" else DEFAULT_ENSEMBLE
+    return int(k)
+
 
 @dataclass(frozen=True)
 class SearchSettings:
@@ -32,7 +46,9 @@ class SearchSettings:
     overwrite: bool = False  # allow an --out folder that holds another study's outputs
     test_size: float | None = None  # hold out a test split, scored once after the search
     refit: bool = False  # retrain the best configuration on train + validation to export
-    ensemble: int = 0  # keep the K best trials' models and export their average (K >= 2)
+    # Keep the K best trials' models and export their validation-chosen average when it
+    # beats the best one (K >= 2; 0: never); None: DEFAULT_ENSEMBLE (see ensemble_size).
+    ensemble: int | None = None
     gpus: str | None = None  # "0,1,3": the GPUs workers use (default: all visible)
     trials_per_gpu: int = 1  # workers sharing one GPU
     mixed_precision: bool = False  # mixed_float16 compute, float32 outputs
@@ -68,7 +84,7 @@ class SearchSettings:
             raise ConfigError(f"--test-size must be between 0 and 1; got {self.test_size}")
         if self.max_memory_growth < 0:
             raise ConfigError(f"--max-memory-growth must be 0 (never restart) or more MB; got {self.max_memory_growth:g}")
-        if self.ensemble == 1 or self.ensemble < 0:
+        if self.ensemble is not None and (self.ensemble == 1 or self.ensemble < 0):
             raise ConfigError(f"--ensemble averages at least 2 models; got {self.ensemble}")
         check_sampler_name(self.sampler)
         check_pruner_name(self.pruner)

@@ -78,7 +78,7 @@ def test_a_weighted_ensemble_saves_and_reloads(tmp_path: Path) -> None:
     np.testing.assert_allclose(loaded.predict(x, verbose=0)[:, 0], expected, rtol=1e-6)
 
 
-def test_no_better_average_means_no_ensemble_file_and_a_note(
+def test_no_better_average_exports_the_best_trials_model_and_a_note(
     table_export: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from autodl.cli import main
@@ -86,7 +86,8 @@ def test_no_better_average_means_no_ensemble_file_and_a_note(
 
     out = tmp_path / "out"
     shutil.copytree(table_export.out, out)
-    assert (out / "ensemble_model.keras").exists()  # the search's own export built one
+    best = table_export.result.summary["best_trial"]
+    assert table_export.result.summary["export"]["source"] == "ensemble"  # the search's export
     monkeypatch.setattr(
         _ensemble,
         "select_members",
@@ -94,12 +95,17 @@ def test_no_better_average_means_no_ensemble_file_and_a_note(
     )
     assert main(["export", "--out", str(out)]) == 0
     entry = json.loads((out / "summary.json").read_text())["ensemble"]
-    assert entry["file"] is None and entry["members"] == [
-        table_export.result.summary["best_trial"]
-    ]
+    assert entry["file"] is None and entry["members"] == [best]
     assert entry["note"].startswith("no ensemble: no average of the 2 best trials' models")
     assert entry["value"] == entry["best_single_value"]
-    assert (
-        not (out / "ensemble_model.keras").exists() and not (out / "ensemble_saved_model").exists()
-    )
     assert entry["note"] in (out / "model_card.md").read_text()
+    # The best trial's own model is exported again, and nothing of the ensemble is left.
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["export"]["source"] == "trial" and summary["export"]["trial"] == best
+    assert (out / "best_model.keras").read_bytes() == (
+        out / "models" / f"trial_{best}.keras"
+    ).read_bytes()
+    assert not (out / "best_trial_model.keras").exists()
+    # `autodl export --ensemble 0` skips the choice: no ensemble entry at all.
+    assert main(["export", "--out", str(out), "--ensemble", "0"]) == 0
+    assert json.loads((out / "summary.json").read_text())["ensemble"] is None

@@ -81,15 +81,6 @@ def fresh_outputs(
                 "saved_model": str(exported.out / "saved_model"),
             }
         )
-    cases.append(
-        {
-            "name": "ensemble",
-            "dict": True,
-            "inputs": str(folder / "table.npz"),
-            "model": str(table_export.out / "ensemble_model.keras"),
-            "saved_model": str(table_export.out / "ensemble_saved_model"),
-        }
-    )
     (folder / "cases.json").write_text(json.dumps(cases))
     (folder / "loader.py").write_text(LOADER)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "KERAS_BACKEND": "tensorflow"}
@@ -137,15 +128,24 @@ def test_fresh_process_predictions_match_autodl_predict(
     assert list(frame["prediction"].astype(str)) == list(names[in_process.argmax(axis=1)])
 
 
-def test_ensemble_loads_fresh_and_averages_its_chosen_members(
+def test_the_exported_ensemble_loads_fresh_and_averages_its_chosen_members(
     fresh_outputs: dict[str, np.ndarray], table_export: Any
 ) -> None:
     import keras
 
     from autodl.export._evaluate import predict_outputs
 
+    # The table search's ensemble beat its best model (the fixture's fixed mix): it is
+    # best_model.keras, and the best trial's own model is kept beside it.
+    assert table_export.result.summary["export"]["source"] == "ensemble"
     ensemble = table_export.result.summary["ensemble"]
-    assert ensemble["file"] == "ensemble_model.keras" and len(ensemble["members"]) == 2
+    assert ensemble["file"] == "best_model.keras" and len(ensemble["members"]) == 2
+    assert ensemble["saved_model"] == "saved_model"
+    best = table_export.result.summary["export"]["trial"]
+    assert ensemble["members"][0] == best
+    assert (table_export.out / "best_trial_model.keras").read_bytes() == (
+        table_export.out / "models" / f"trial_{best}.keras"
+    ).read_bytes()
     assert ensemble["weights"] == pytest.approx([2 / 3, 1 / 3])  # the fixture's fixed mix
     assert np.isfinite(ensemble["value"]) and np.isfinite(ensemble["best_single_value"])
     models = table_export.out / "models"
@@ -157,8 +157,8 @@ def test_ensemble_loads_fresh_and_averages_its_chosen_members(
     mean = np.average(
         [predict_outputs(m, x) for m in members], axis=0, weights=ensemble["weights"]
     )
-    np.testing.assert_allclose(fresh_outputs["ensemble.keras"], mean, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(fresh_outputs["ensemble.serve"], mean, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(fresh_outputs["table.keras"], mean, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(fresh_outputs["table.serve"], mean, rtol=1e-5, atol=1e-6)
 
 
 def _string_tensor(value: np.ndarray) -> Any:

@@ -24,6 +24,7 @@ def test_refit_on_digits_is_not_worse_than_the_best_trial(tmp_path: Path, make_s
         pruner="none",
         test_size=0.2,
         refit=True,
+        ensemble=0,  # the trial's own model, not an ensemble, when exported without --refit
     )
     out, data = result.out, result.data
     export = result.summary["export"]
@@ -37,6 +38,8 @@ def test_refit_on_digits_is_not_worse_than_the_best_trial(tmp_path: Path, make_s
     print(f"test accuracy: refit {refit_accuracy:.4f}, best trial {trial_accuracy:.4f}")
     assert refit_accuracy >= trial_accuracy - 0.02, (refit_accuracy, trial_accuracy)
     # Exporting again without --refit puts the trial's own model back.
+    trial_model_bytes = (out / "best_trial_model.keras").read_bytes()
     assert main(["export", "--out", str(out)]) == 0
-    assert (out / "best_model.keras").read_bytes() == (out / "best_trial_model.keras").read_bytes()
+    assert (out / "best_model.keras").read_bytes() == trial_model_bytes
+    assert not (out / "best_trial_model.keras").exists()
     assert json.loads((out / "summary.json").read_text())["export"]["source"] == "trial"
