@@ -209,8 +209,7 @@ def _choose_ensemble(
     model, or None when no average beats the best single model on validation loss or the
     ensemble could not be built: the export then goes on with the best trial's model.
     """
-    data, objective, out = context.data, context.objective, Path(context.out)
-    kept = TopKModels(out, k, objective.direction).members()
+    kept = TopKModels(Path(context.out), k, context.objective.direction).members()
     if len(kept) < 2:
         _logger.info("ensemble of %d: only %d model(s) kept, no ensemble", k, len(kept))
         return None, None
