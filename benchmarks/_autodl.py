@@ -50,12 +50,15 @@ def run_autodl(method: str, split: Split, seed: int, budget: float, workdir: Pat
         timeline.append((round(seconds, 3), round(float(best), 6)))
     ended = [t.datetime_complete for t in trials if t.datetime_complete is not None]
     search_seconds = (max(ended) - started_at).total_seconds() if ended else total_seconds
-    test = None
-    best_model_file = result.out / "best_model.keras"
-    if complete and best_model_file.exists():
-        model = keras.saving.load_model(best_model_file)
+    def test_scores(model_file: Path) -> dict[str, float] | None:
+        if not (complete and model_file.exists()):
+            return None
+        model = keras.saving.load_model(model_file)
         outputs = np.asarray(model.predict(split.x_test, batch_size=256, verbose=0))
-        test = scores(split, split.y_test, outputs)  # raw input in, user units out
+        return scores(split, split.y_test, outputs)  # raw input in, user units out
+
+    export = result.summary.get("export") or {}
+    ensemble = result.summary.get("ensemble") or {}
     return {
         "search_seconds": round(search_seconds, 3),
         "total_seconds": round(total_seconds, 3),
@@ -66,6 +69,11 @@ def run_autodl(method: str, split: Split, seed: int, budget: float, workdir: Pat
         "budget_stops": 0,
         "timeline": timeline,
         "best_val": timeline[-1][1] if timeline else None,
-        "test": test,
+        "test": test_scores(result.out / "best_model.keras"),
+        # What autodl exported ("ensemble" or "trial") and, beside an ensemble, the best
+        # trial's own model on the same test rows: what the ensemble added.
+        "exported": export.get("source"),
+        "ensemble_members": ensemble.get("members") if export.get("source") == "ensemble" else None,
+        "test_best_trial_model": test_scores(result.out / "best_trial_model.keras"),
         "space": space,
     }

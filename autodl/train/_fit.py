@@ -249,6 +249,26 @@ def _drop_outlier_rows(config: dict[str, Any], prepared: PreparedData) -> tuple[
     return model_input(data, subset), prepared.y_train[keep]
 
 
+def _forget_custom_gradients() -> None:
+    """Drop the gradient functions TensorFlow registered while the last models trained.
+
+    Every `tf.custom_gradient` traced in graph mode registers its gradient function under
+    a new name (`CustomGradient-<n>`) in TensorFlow's process-wide gradient registry, and
+    nothing ever removes it. Keras' optimizer traces one per model (the all-reduce of the
+    gradients in each training step), and the function's closure holds that step's whole
+    graph: about 7 MB a trial for an MLP, the memory that used to grow with every trial
+    (measured: a plain Keras loop grows 7.05 MB a model, 0.08 MB with this). The models
+    those graphs belong to are gone when this runs, and nothing differentiates through
+    them again. A TensorFlow without this private registry is left as it is.
+    """
+    from tensorflow.python.framework import ops
+
+    registry = getattr(getattr(ops, "_gradient_registry", None), "_registry", None)
+    if isinstance(registry, dict):
+        for name in [n for n in registry if str(n).startswith("CustomGradient-")]:
+            registry.pop(name, None)
+
+
 def release_memory() -> None:
     """Free the Keras graph and Python garbage between trials.
 
@@ -270,6 +290,8 @@ def release_memory() -> None:
     from autodl.train._device import ACCELERATORS
 
     frozen = _process.IS_COMMAND and gc.get_freeze_count() > 0 and not ACCELERATORS
+    if keras.backend.backend() == "tensorflow":
+        _forget_custom_gradients()
     keras.backend.clear_session(free_memory=not frozen)  # free_memory: a full gc.collect()
     if frozen:
         gc.collect(1)
