@@ -42,10 +42,9 @@ def finalize_export(
     settings. Does nothing (and returns {}) when no trial completed.
     """
     from autodl.results._summary import best_trial, library_versions
-
-    settings = context.settings
     from autodl.study._settings import ensemble_size
 
+    settings = context.settings
     refit = bool(getattr(settings, "refit", False)) if refit is None else refit
     study, data, out = context.study, context.data, Path(context.out)
     k = ensemble_size(settings, getattr(data, "task", None)) if ensemble is None else ensemble

@@ -1,8 +1,10 @@
 """Keep a long search's memory flat: a process that trials have grown replaces itself.
 
 TensorFlow keeps a few MB of every model it has traced that no `clear_session()` returns
-(about 4 MB per tiny MLP trial here; KerasTuner searches grow the same way), so hundreds
-of trials in one process would use gigabytes. A search or worker process whose resident
+(7-14 MB an MLP trial here; KerasTuner searches grow the same way), so hundreds of trials
+in one process would use gigabytes. Most of it is the training graphs its gradient
+registry holds, which `release_memory` now drops (train/_fit.py); this is the safety net
+for whatever else grows (other backends, other layers). A search or worker process whose resident
 memory grew by more than `max_memory_growth` MB since its first trial ends after the
 trial it is on and `exec`s the same command again: the study in storage resumes where it
 was, with the same process id and the memory of a fresh process. The search's start

@@ -276,8 +276,9 @@ def release_memory() -> None:
     the data, the study) lives as long as the process: `gc.freeze()` takes it out of the
     collector's sight, and later trials collect only the young generations (their own
     objects; Python's automatic full collections, now cheap, catch the rest). That costs
-    about 0.04 s a trial instead of 0.3-0.8 s for a full `gc.collect()`; the memory that
-    TensorFlow keeps either way is returned by restarting the process (study/_memory.py).
+    about 0.04 s a trial instead of 0.3-0.8 s for a full `gc.collect()`. TensorFlow's
+    gradient registry would keep every trained model's graph: see _forget_custom_gradients.
+    Whatever still grows is returned by restarting the process (study/_memory.py).
     With a GPU every collection is full, so the last trial's device buffers are freed
     before the next trial allocates. A caller's process is not frozen: its objects are
     its own business.

@@ -109,3 +109,15 @@ def test_no_better_average_exports_the_best_trials_model_and_a_note(
     # `autodl export --ensemble 0` skips the choice: no ensemble entry at all.
     assert main(["export", "--out", str(out), "--ensemble", "0"]) == 0
     assert json.loads((out / "summary.json").read_text())["ensemble"] is None
+
+
+def test_the_ensemble_is_on_by_default_except_for_generative_models() -> None:
+    from autodl.study._settings import DEFAULT_ENSEMBLE, SearchSettings, ensemble_size
+
+    default = SearchSettings(space="mlp").validate()
+    assert ensemble_size(default, "multiclass") == ensemble_size(default, "regression") == 5
+    assert DEFAULT_ENSEMBLE == 5 and ensemble_size(default, "generation") == 0
+    assert ensemble_size(SearchSettings(space="mlp", ensemble=0).validate(), "binary") == 0
+    assert ensemble_size(SearchSettings(space="mlp", ensemble=3).validate(), "binary") == 3
+    # What a study recorded before the default existed (ensemble: 0) still means "none".
+    assert ensemble_size(SearchSettings.from_dict({"space": "mlp", "ensemble": 0}), "binary") == 0

@@ -123,6 +123,21 @@ def test_mlp_on_breast_cancer_csv(write_space, tmp_path: Path) -> None:
     got = _predict_in_fresh_process(out / "best_model.keras", raw)
     assert got.shape == (10, 1)
     np.testing.assert_allclose(got, result.best_model.predict(raw, verbose=0), atol=1e-5)
+    # By default the completed trials' models are kept and an ensemble is chosen from them;
+    # best_model.keras is the ensemble only if it beat the best trial's model on validation.
+    complete = [t.number for t in result.study.trials if t.state.name == "COMPLETE"]
+    ensemble, export = summary["ensemble"], summary["export"]
+    assert len(complete) >= 2 and sorted(ensemble["candidates"]) == complete
+    assert sorted(p.name for p in (out / "models").glob("*.keras")) == sorted(
+        f"trial_{n}.keras" for n in complete
+    )
+    if ensemble["file"]:
+        assert export["source"] == "ensemble" and ensemble["file"] == "best_model.keras"
+        assert ensemble["validation_loss"] < ensemble["best_single_validation_loss"]
+        assert (out / "best_trial_model.keras").is_file()
+    else:
+        assert export["source"] == "trial" and ensemble["note"].startswith("no ensemble")
+        assert not (out / "best_trial_model.keras").exists()
 
 
 def test_regression_on_diabetes_predicts_in_target_units(write_space, tmp_path: Path) -> None:
