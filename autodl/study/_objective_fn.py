@@ -28,7 +28,9 @@ class TrialRunner:
         from autodl.study._settings import ensemble_size
 
         # The K best trials' models stay on disk for the ensemble (--ensemble K).
-        k = ensemble_size(context.settings, context.data.task)
+        k = ensemble_size(
+            context.settings, context.data.task, getattr(context.space, "builds_own_model", False)
+        )
         self.top_models = TopKModels(context.out, k, context.objective.direction) if k >= 2 else None
 
     def __call__(self, trial: Any) -> float:

@@ -12,14 +12,15 @@ from autodl.exceptions import ConfigError
 DEFAULT_ENSEMBLE = 5
 
 
-def ensemble_size(settings: Any, task: str | None) -> int:
+def ensemble_size(settings: Any, task: str | None, builds_own_model: bool = False) -> int:
     """How many of the best trials' models to keep and choose an ensemble from (0: none).
 
     `--ensemble K` as given; by default DEFAULT_ENSEMBLE, except for generative models,
-    which are not averaged."""
+    which are not averaged, and for spaces that build and compile their own model (a
+    KerasTuner build function): an average would drop the user's compile settings."""
     k = getattr(settings, "ensemble", None)
     if k is None:
-        return 0 if task == "generation" else DEFAULT_ENSEMBLE
+        return 0 if task == "generation" or builds_own_model else DEFAULT_ENSEMBLE
     return int(k)
 
 

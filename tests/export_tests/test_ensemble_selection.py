@@ -117,6 +117,7 @@ def test_the_ensemble_is_on_by_default_except_for_generative_models() -> None:
     default = SearchSettings(space="mlp").validate()
     assert ensemble_size(default, "multiclass") == ensemble_size(default, "regression") == 5
     assert DEFAULT_ENSEMBLE == 5 and ensemble_size(default, "generation") == 0
+    assert ensemble_size(default, "multiclass", builds_own_model=True) == 0  # KerasTuner's
     assert ensemble_size(SearchSettings(space="mlp", ensemble=0).validate(), "binary") == 0
     assert ensemble_size(SearchSettings(space="mlp", ensemble=3).validate(), "binary") == 3
     # What a study recorded before the default existed (ensemble: 0) still means "none".
