@@ -78,16 +78,16 @@ def finalize_export(
     import keras
 
     trial_model = keras.saving.load_model(trial_file, compile=False) if trial_file else None
-    validation = (
-        task_metrics(
-            data.task, data.y_val, predict_outputs(trial_model, raw_model_input(data, data.x_val))
-        )
+    # The trial model's validation outputs: its scores, and the ensemble's yardstick.
+    trial_val = (
+        predict_outputs(trial_model, raw_model_input(data, data.x_val))
         if trial_model is not None
         else None
     )
+    validation = task_metrics(data.task, data.y_val, trial_val) if trial_val is not None else None
     best_path = out / BEST_MODEL
     ensemble_entry, ensemble_model = (
-        _choose_ensemble(context, best, k, trial_model, config) if k >= 2 else (None, None)
+        _choose_ensemble(context, best, k, trial_val, config) if k >= 2 else (None, None)
     )
     shutil.rmtree(out / ENSEMBLE_SAVED_MODEL, ignore_errors=True)  # an earlier export's
     (out / ENSEMBLE_MODEL).unlink(missing_ok=True)
@@ -200,7 +200,7 @@ def _trial_model_file(out: Path, trial: int, previous_card: dict[str, Any]) -> P
 
 
 def _choose_ensemble(
-    context: Any, best: Any, k: int, trial_model: Any, config: dict[str, Any]
+    context: Any, best: Any, k: int, trial_val: np.ndarray | None, config: dict[str, Any]
 ) -> tuple[dict[str, Any] | None, Any]:
     """Choose an ensemble of the kept top-k models on validation (see _ensemble.py).
 
@@ -215,7 +215,7 @@ def _choose_ensemble(
     # The best trial's model leads: the ensemble starts from what is exported alone.
     kept.sort(key=lambda m: m.trial != best.number)
     try:
-        return _ensemble_of(context, kept, k, trial_model, config)
+        return _ensemble_of(context, kept, k, trial_val, config)
     except Exception as exc:  # an ensemble that cannot be built never stops the export
         _logger.warning("no ensemble: %s", exc, exc_info=_logger.isEnabledFor(logging.DEBUG))
         entry = {"file": None, "candidates": [m.trial for m in kept], "note": f"no ensemble: {exc}"}
@@ -223,7 +223,7 @@ def _choose_ensemble(
 
 
 def _ensemble_of(
-    context: Any, kept: list[Any], k: int, trial_model: Any, config: dict[str, Any]
+    context: Any, kept: list[Any], k: int, trial_val: np.ndarray | None, config: dict[str, Any]
 ) -> tuple[dict[str, Any], Any]:
     import keras
 
@@ -251,7 +251,7 @@ def _ensemble_of(
             custom_objects=_custom_objects(context),
         )
 
-    single = predict_outputs(trial_model, x_val) if trial_model is not None else predictions[0]
+    single = trial_val if trial_val is not None else predictions[0]
     entry = {
         "file": None,
         "saved_model": None,
