@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -47,18 +48,31 @@ class BestModelWriter:
             return rank < best[1:]
         return value > best[0] if self.maximize else value < best[0]
 
-    def offer(self, value: float, model: Any, record: dict[str, Any]) -> bool:
+    def offer(self, value: float, model: Any, record: dict[str, Any], saved: Path | None = None) -> bool:
         """Save `model` and `record` (best_config.json) if `value` beats the saved best.
 
-        `record` holds the trial's number and its validation loss (`val_loss`, None if none)."""
+        `record` holds the trial's number and its validation loss (`val_loss`, None if none).
+        `saved`: a file this model was just saved to (the top-K copy), copied instead of
+        serialising the model a second time."""
         rank = _rank(record)
         with file_lock(self.out / ".best.lock"):
             current = self.current()
             if current is not None and not self._beats(value, rank, current):
                 return False
-            save_keras_model(model, self.out / BEST_MODEL)
+            if saved is None or not _copy_if_present(saved, self.out / BEST_MODEL):
+                save_keras_model(model, self.out / BEST_MODEL)
             write_json(self.out / BEST_CONFIG, {**record, "value": value})
             return True
+
+
+def _copy_if_present(source: Path, path: Path) -> bool:
+    """Copy `source` onto `path` atomically; False if `source` is gone (another worker's
+    better trials can push a model out of the top K between its save and this copy)."""
+    try:
+        write_with(path, lambda tmp: shutil.copyfile(source, tmp))
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def _rank(record: dict[str, Any]) -> tuple[float, int]:

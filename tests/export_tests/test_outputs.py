@@ -147,3 +147,21 @@ def test_top_k_keeps_only_the_best_k_files(tmp_path: Path, direction: str) -> No
     )
     assert (tmp_path / "models" / f"trial_{best_two[0]}.keras").read_text() == f"t{best_two[0]}"
     assert kept[0] and kept[1]  # the first two always enter
+
+
+def test_best_model_is_copied_from_the_kept_file_else_saved(tmp_path: Path) -> None:
+    """The best trial's model is serialised once: best_model.keras copies its top-K file,
+    and is saved from the model itself when that file is gone (another worker dropped it)."""
+    from autodl.export import BestModelWriter, TopKModels
+
+    top = TopKModels(tmp_path, 2, "maximize")
+    writer = BestModelWriter(tmp_path, "maximize")
+    assert top.offer(0, 0.8, _FakeModel("kept file"))
+    assert writer.offer(0.8, _FakeModel("model"), {"trial": 0}, saved=top.path(0))
+    assert (tmp_path / "best_model.keras").read_text() == "kept file"
+
+    gone = tmp_path / "models" / "trial_9.keras"
+    assert writer.offer(0.9, _FakeModel("saved model"), {"trial": 1}, saved=gone)
+    assert (tmp_path / "best_model.keras").read_text() == "saved model"
+    assert json.loads((tmp_path / "best_config.json").read_text())["trial"] == 1
+    assert not list(tmp_path.glob(".best_model*"))  # no temporary file left behind
