@@ -165,9 +165,15 @@ def test_a_killed_worker_of_search_jobs_is_failed_and_retried(tmp_path: Path) ->
     )  # fmt: skip
     journal = out / "study.journal"
     end = time.monotonic() + 240
-    while not journal.exists() and time.monotonic() < end:
+    study = None
+    while study is None and time.monotonic() < end:
+        try:  # the journal file appears a moment before the study is written into it
+            if journal.exists():
+                study = optuna.load_study(study_name="grid-iris", storage=make_storage(str(journal)))
+        except KeyError:
+            pass
         time.sleep(0.2)
-    study = optuna.load_study(study_name="grid-iris", storage=make_storage(str(journal)))
+    assert study is not None, "the search never created its study"
     host = socket.gethostname()
     killed = None
     while killed is None and time.monotonic() < end:
