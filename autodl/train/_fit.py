@@ -125,17 +125,55 @@ def train_config(
             )
         )
     model.fit(
-        x_train,
-        y_train,
-        validation_data=(prepared.x_val, prepared.y_val),
+        **fit_data(x_train, y_train, int(config["batch_size"]), (prepared.x_val, prepared.y_val)),
         epochs=int(config["epochs"]),
-        batch_size=int(config["batch_size"]),
         callbacks=callbacks,
         verbose=0,
     )
     return trained_outcome(
         reporter, config, objective, model, built.export_model, (prepared.x_val, prepared.y_val), start
     )
+
+
+# Above this many bytes of inputs, `fit_data` leaves batching to Keras (a tf.data shuffle
+# buffer holds a second copy of the rows).
+TF_DATA_MAX_BYTES = 256 * 2**20
+
+
+def fit_data(
+    x: Any, y: np.ndarray, batch_size: int, validation: tuple[Any, Any] | None = None
+) -> dict[str, Any]:
+    """`model.fit`'s data arguments: tf.data pipelines on the TensorFlow backend.
+
+    Keras feeds NumPy arrays through an index-gathering pipeline that, for the small
+    models and data of most trials, takes about 40% longer per epoch than a plain
+    `from_tensor_slices -> shuffle -> batch -> prefetch` one (benchmarks/RESULTS.md,
+    section 3). Shuffled anew every epoch from TensorFlow's seed (set per trial), as Keras
+    shuffles. Other backends, inputs above TF_DATA_MAX_BYTES and inputs tf.data cannot
+    hold (mixed-type columns) keep the arrays, batched by Keras.
+    """
+    import keras
+
+    arrays = {"x": x, "y": y, "batch_size": batch_size}
+    if validation is not None:
+        arrays["validation_data"] = validation
+    if keras.backend.backend() != "tensorflow" or _nbytes(x) > TF_DATA_MAX_BYTES:
+        return arrays
+    import tensorflow as tf
+
+    try:
+        train = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(y), reshuffle_each_iteration=True)
+        datasets = {"x": train.batch(batch_size).prefetch(tf.data.AUTOTUNE), "shuffle": False}
+        if validation is not None:
+            datasets["validation_data"] = tf.data.Dataset.from_tensor_slices(validation).batch(batch_size)
+    except (TypeError, ValueError):
+        return arrays
+    return datasets
+
+
+def _nbytes(x: Any) -> int:
+    values = x.values() if isinstance(x, dict) else [x]
+    return sum(int(getattr(v, "nbytes", 0)) for v in values)
 
 
 def trained_outcome(
@@ -209,10 +247,8 @@ def refit_config(
             )
         )
     history = built.model.fit(
-        x_train,
-        y_train,
+        **fit_data(x_train, y_train, int(config["batch_size"])),
         epochs=int(epochs),
-        batch_size=int(config["batch_size"]),
         callbacks=callbacks,
         verbose=0,
     )
