@@ -146,9 +146,9 @@ def fit_data(
     """`model.fit`'s data arguments: tf.data pipelines on the TensorFlow backend.
 
     Keras feeds NumPy arrays through an index-gathering pipeline that, for the small
-    models and data of most trials, takes about 40% longer per epoch than a plain
+    models and data of most trials, takes 20-50% longer per epoch than a plain
     `from_tensor_slices -> shuffle -> batch -> prefetch` one (benchmarks/RESULTS.md,
-    section 3). Shuffled anew every epoch from TensorFlow's seed (set per trial), as Keras
+    section 1). Shuffled anew every epoch from TensorFlow's seed (set per trial), as Keras
     shuffles. Other backends, inputs above TF_DATA_MAX_BYTES and inputs tf.data cannot
     hold (mixed-type columns) keep the arrays, batched by Keras.
     """
