@@ -6,6 +6,7 @@ import logging
 import math
 from typing import Any
 
+from autodl.study._interrupts import ResultKept, signals_held
 from autodl.study._memory import rss_mb
 from autodl.train import TrialFailure
 from autodl.train._hypermodel_fit import SearchStopped
@@ -60,33 +61,49 @@ class TrialRunner:
             raise
         except Exception as exc:  # a failing trial never kills the search
             self._fail(trial, failure_reason(exc), exc)
+        # From here the trial's model and record are written (best_model.keras may become
+        # its model): an interrupt waits until they are whole and the trial still completes.
+        value = None
         try:
-            if trained.config is not None:  # a KerasTuner space samples while it builds
-                config = trained.config
-            trial.set_user_attr("epochs", trained.epochs_run)
-            trial.set_user_attr("best_epoch", trained.best_epoch)
-            trial.set_user_attr("seconds", round(trained.seconds, 3))
-            trial.set_user_attr("n_params", trained.n_params)
-            trial.set_user_attr("history", {k: [round(v, 6) for v in vs] for k, vs in trained.history.items()})
-            if trained.pruned:
-                raise optuna.TrialPruned(f"pruned at epoch {trained.epochs_run}")
-            try:
-                kept = None  # the top-K file, which the best-model writer copies
-                if self.top_models is not None and self.top_models.offer(
-                    trial.number, trained.value, trained.export_model
-                ):
-                    kept = self.top_models.path(trial.number)
-                record = self._record(trial, config, trained)
-                self.writer.offer(trained.value, trained.export_model, record, saved=kept)
-            except Exception as exc:  # a model that cannot be saved cannot be exported: FAIL
-                self._fail(trial, f"saving its model failed: {failure_reason(exc)}", exc)
-            return trained.value
-        finally:
-            del trained
-            release_memory()
-            rss = rss_mb()
-            if rss is not None:  # after the trial's memory was released: growth shows here
-                trial.set_user_attr("rss_mb", round(rss, 1))
+            with signals_held():
+                try:
+                    value = self._keep(trial, config, trained)
+                finally:
+                    del trained
+                    release_memory()
+                    rss = rss_mb()
+                    if rss is not None:  # after the trial's memory was released: growth shows here
+                        trial.set_user_attr("rss_mb", round(rss, 1))
+        except KeyboardInterrupt:
+            if value is None:
+                raise
+            raise ResultKept(value) from None
+        return value
+
+    def _keep(self, trial: Any, config: dict[str, Any], trained: Any) -> float:
+        """Record a trained trial and offer its model to the top K and the best model."""
+        import optuna
+
+        if trained.config is not None:  # a KerasTuner space samples while it builds
+            config = trained.config
+        trial.set_user_attr("epochs", trained.epochs_run)
+        trial.set_user_attr("best_epoch", trained.best_epoch)
+        trial.set_user_attr("seconds", round(trained.seconds, 3))
+        trial.set_user_attr("n_params", trained.n_params)
+        trial.set_user_attr("history", {k: [round(v, 6) for v in vs] for k, vs in trained.history.items()})
+        if trained.pruned:
+            raise optuna.TrialPruned(f"pruned at epoch {trained.epochs_run}")
+        try:
+            kept = None  # the top-K file, which the best-model writer copies
+            if self.top_models is not None and self.top_models.offer(
+                trial.number, trained.value, trained.export_model
+            ):
+                kept = self.top_models.path(trial.number)
+            record = self._record(trial, config, trained)
+            self.writer.offer(trained.value, trained.export_model, record, saved=kept)
+        except Exception as exc:  # a model that cannot be saved cannot be exported: FAIL
+            self._fail(trial, f"saving its model failed: {failure_reason(exc)}", exc)
+        return trained.value
 
     def _train(self, config: dict[str, Any], trial: Any) -> Any:
         from autodl.train import train_config

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from autodl.exceptions import ConfigError, SearchAborted, SpaceError, StorageError, closest
+from autodl.study._interrupts import ResultKept
 from autodl.study._memory import MemoryWatch, RestartState
 
 _logger = logging.getLogger(__name__)
@@ -588,7 +589,9 @@ def _run_one(
             state = TrialState.COMPLETE
         except optuna.TrialPruned:
             state = TrialState.PRUNED
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
+            if isinstance(exc, ResultKept):  # the signal came as the result was being kept
+                value, returned = exc.value, True
             if returned:  # the signal came as the trial ended: keep its result
                 state = TrialState.COMPLETE
             interrupted = True

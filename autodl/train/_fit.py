@@ -93,7 +93,12 @@ def train_config(
     import keras
 
     from autodl.builders import GENERATIVE_FAMILIES, build_model
-    from autodl.train._callbacks import EpochLearningRate, EpochReporter, TrialFailure
+    from autodl.train._callbacks import (
+        BuildTrainingState,
+        EpochLearningRate,
+        EpochReporter,
+        TrialFailure,
+    )
 
     if config.get("family") in GENERATIVE_FAMILIES:
         from autodl.train._generative import train_generative
@@ -114,7 +119,9 @@ def train_config(
     reporter = EpochReporter(
         trial, objective, patience=int(config.get("patience", 0)), restore_best=not config.get("ema")
     )
-    callbacks = [reporter, EpochLearningRate(config), *(extra_callbacks or [])]
+    callbacks = [
+        BuildTrainingState(x_train, y_train), reporter, EpochLearningRate(config), *(extra_callbacks or [])
+    ]
     if config.get("schedule") == "plateau":
         callbacks.append(
             keras.callbacks.ReduceLROnPlateau(
@@ -229,13 +236,13 @@ def refit_config(
     import keras
 
     from autodl.builders import build_model
-    from autodl.train._callbacks import EpochLearningRate, TrialFailure
+    from autodl.train._callbacks import BuildTrainingState, EpochLearningRate, TrialFailure
 
     data = prepared.data
     built = build_model(config, data, target_scale=prepared.target_scale)
     compile_model(built.model, config, data.task, custom_objects or {})
     x_train, y_train = _drop_outlier_rows(config, prepared)
-    callbacks: list[Any] = [EpochLearningRate(config)]
+    callbacks: list[Any] = [BuildTrainingState(x_train, y_train), EpochLearningRate(config)]
     if config.get("schedule") == "plateau":
         # Without a validation split the plateau can only be seen on the training loss.
         callbacks.append(

@@ -118,3 +118,36 @@ def test_kill_9_then_the_same_command_resumes_with_every_finished_trial(tmp_path
     import keras
 
     keras.saving.load_model(out / "best_model.keras")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupt_while_the_best_model_is_written_keeps_the_trial(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signum: int
+) -> None:
+    """The signal lands between best_model.keras and best_config.json: both are still
+    written, the trial counts as complete, and the same search resumes and exports."""
+    import autodl
+    from autodl.cli._signals import graceful_interrupts
+    from autodl.export._best import BestModelWriter
+
+    offer = BestModelWriter.offer
+
+    def offer_interrupted(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        os.kill(os.getpid(), signum)  # as `autodl search` handles it (graceful_interrupts)
+        time.sleep(0.2)
+        return offer(self, *args, **kwargs)
+
+    space = tmp_path / "fast.py"
+    space.write_text(SLOW_TRIALS.replace("epochs=15", "epochs=2"))
+    out = tmp_path / "out"
+    monkeypatch.setattr(BestModelWriter, "offer", offer_interrupted)
+    with pytest.raises(KeyboardInterrupt), graceful_interrupts():
+        autodl.search(str(space), trials=3, pruner="none", out=str(out))
+    study = _study(out)
+    assert [t.state.name for t in study.trials] == ["COMPLETE"]
+    assert json.loads((out / "best_config.json").read_text())["trial"] == 0
+
+    monkeypatch.setattr(BestModelWriter, "offer", offer)
+    result = autodl.search(str(space), trials=2, pruner="none", out=str(out))
+    assert [t.state.name for t in result.study.trials] == ["COMPLETE", "COMPLETE"]
+    assert (out / "best_model.keras").is_file() and result.summary["trials"]["complete"] == 2
