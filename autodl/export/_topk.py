@@ -1,14 +1,19 @@
 """Keep the models of the K best trials on disk, for an ensemble built after the search.
 
 Only the current top K are ever kept (`OUT/models/trial_N.keras`): a model that falls out
-is deleted at once, so a long search never fills the disk with checkpoints. An index
-file records each kept model's value; a file lock keeps it right with several workers.
+is deleted at once, so a long search never fills the disk with checkpoints. Trials of
+equal value rank as everywhere else (autodl/results/_leaderboard.py `tie_loss`): the lower
+validation loss first, then the earlier trial; so the best trial is always among the kept,
+and on a saturated validation score the K surest models are kept, not the K first. An
+index file records each kept model's value and loss; a file lock keeps it right with
+several workers.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +36,19 @@ class KeptModel:
     path: Path
 
 
+# A kept model's place in the ranking: (value, validation loss; inf when it has none).
+Score = tuple[float, float]
+
+
+def _score(raw: Any) -> Score:
+    """An index entry: [value, loss], or a bare value (index files before the loss)."""
+    if isinstance(raw, (list, tuple)):
+        value, loss = float(raw[0]), float(raw[1]) if raw[1] is not None else math.inf
+    else:
+        value, loss = float(raw), math.inf
+    return value, loss
+
+
 class TopKModels:
     """Save a trial's export model while it is among the `k` best; drop those that fall out."""
 
@@ -41,11 +59,11 @@ class TopKModels:
         self.k = k
         self.maximize = direction == "maximize"
 
-    def _read_index(self) -> dict[int, float]:
+    def _read_index(self) -> dict[int, Score]:
         try:
             raw = json.loads((self.folder / INDEX_FILE).read_text())
-            index = {int(k): float(v) for k, v in raw.items()}
-        except (OSError, ValueError, TypeError, AttributeError):
+            index = {int(k): _score(v) for k, v in raw.items()}
+        except (OSError, ValueError, TypeError, AttributeError, IndexError):
             return {}
         # A model file removed by hand is no longer a member.
         return {n: v for n, v in index.items() if self.path(n).exists()}
@@ -53,21 +71,25 @@ class TopKModels:
     def path(self, trial: int) -> Path:
         return self.folder / f"trial_{trial}.keras"
 
-    def _ranked(self, index: dict[int, float]) -> list[tuple[int, float]]:
-        # Best first; among equal values the earlier trial stays.
+    def _ranked(self, index: dict[int, Score]) -> list[tuple[int, Score]]:
+        # Best first; among equal values the lower loss, then the earlier trial.
         sign = -1.0 if self.maximize else 1.0
-        return sorted(index.items(), key=lambda item: (sign * item[1], item[0]))
+        return sorted(index.items(), key=lambda item: (sign * item[1][0], item[1][1], item[0]))
 
-    def offer(self, trial: int, value: float, model: Any) -> bool:
-        """Keep `model` if `value` ranks in the top k; return whether it was kept."""
+    def offer(self, trial: int, value: float, model: Any, loss: float | None = None) -> bool:
+        """Keep `model` if (`value`, then validation `loss`) ranks in the top k; return
+        whether it was kept."""
         with file_lock(self.folder / ".lock"):
             index = self._read_index()
-            ranked = self._ranked({**index, trial: float(value)})
+            ranked = self._ranked({**index, trial: _score([value, loss])})
             kept = dict(ranked[: self.k])
             if trial not in kept:
                 return False
             save_keras_model(model, self.path(trial))
-            write_json(self.folder / INDEX_FILE, {str(n): v for n, v in kept.items()})
+            write_json(
+                self.folder / INDEX_FILE,
+                {str(n): [value, tie if math.isfinite(tie) else None] for n, (value, tie) in kept.items()},
+            )
             for dropped in set(index) - set(kept):
                 self.path(dropped).unlink(missing_ok=True)
                 _logger.debug("dropped trial %d from the top %d models", dropped, self.k)
@@ -79,4 +101,4 @@ class TopKModels:
             return []
         with file_lock(self.folder / ".lock"):
             index = self._read_index()
-        return [KeptModel(n, v, self.path(n)) for n, v in self._ranked(index)[: self.k]]
+        return [KeptModel(n, v, self.path(n)) for n, (v, _) in self._ranked(index)[: self.k]]

@@ -94,12 +94,12 @@ class TrialRunner:
         if trained.pruned:
             raise optuna.TrialPruned(f"pruned at epoch {trained.epochs_run}")
         try:
+            record = self._record(trial, config, trained)
             kept = None  # the top-K file, which the best-model writer copies
             if self.top_models is not None and self.top_models.offer(
-                trial.number, trained.value, trained.export_model
+                trial.number, trained.value, trained.export_model, loss=record["val_loss"]
             ):
                 kept = self.top_models.path(trial.number)
-            record = self._record(trial, config, trained)
             self.writer.offer(trained.value, trained.export_model, record, saved=kept)
         except Exception as exc:  # a model that cannot be saved cannot be exported: FAIL
             self._fail(trial, f"saving its model failed: {failure_reason(exc)}", exc)

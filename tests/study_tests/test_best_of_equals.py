@@ -73,3 +73,32 @@ def test_the_model_on_disk_follows_the_same_order(tmp_path: Path) -> None:
     assert not offer("e", 1.0, 4, None)  # no loss: after any trial with one
     assert (tmp_path / "best_model.keras").read_text() == "c"
     assert json.loads((tmp_path / "best_config.json").read_text())["trial"] == 2
+
+
+def test_the_kept_top_k_follow_the_same_order(tmp_path: Path) -> None:
+    """With more equal values than K, the K surest models are kept, not the K first: the
+    best trial is always among them and leads the ensemble."""
+    from autodl.export import TopKModels
+
+    top = TopKModels(tmp_path, 2, "maximize")
+    assert top.offer(0, 1.0, _Model("a"), loss=0.30)
+    assert top.offer(1, 1.0, _Model("b"), loss=0.40)
+    assert top.offer(2, 1.0, _Model("c"), loss=0.05)  # pushes out b, the less sure
+    assert not top.offer(3, 1.0, _Model("d"), loss=0.50)
+    assert not top.offer(4, 1.0, _Model("e"), loss=None)  # no loss: after any with one
+    assert top.offer(5, 1.1, _Model("f"), loss=9.0)  # a higher value, however unsure
+    assert [m.trial for m in top.members()] == [5, 2]
+    assert sorted(p.name for p in (tmp_path / "models").glob("*.keras")) == ["trial_2.keras", "trial_5.keras"]
+
+
+def test_an_index_from_before_the_loss_still_reads(tmp_path: Path) -> None:
+    from autodl.export import TopKModels
+
+    top = TopKModels(tmp_path, 2, "maximize")
+    (tmp_path / "models").mkdir()
+    for n in (0, 1):
+        top.path(n).write_text(str(n))
+    (tmp_path / "models" / "index.json").write_text('{"0": 0.9, "1": 1.0}')
+    assert [(m.trial, m.value) for m in top.members()] == [(1, 1.0), (0, 0.9)]
+    assert top.offer(2, 1.0, _Model("c"), loss=0.2)  # a loss ranks before none
+    assert [m.trial for m in top.members()] == [2, 1]
