@@ -102,7 +102,8 @@ class TrialRunner:
                 kept = self.top_models.path(trial.number)
             self.writer.offer(trained.value, trained.export_model, record, saved=kept)
         except Exception as exc:  # a model that cannot be saved cannot be exported: FAIL
-            self._fail(trial, f"saving its model failed: {failure_reason(exc)}", exc)
+            # The caller releases the trial's memory, as after every trial.
+            raise self._failure(trial, f"saving its model failed: {failure_reason(exc)}") from exc
         return trained.value
 
     def _train(self, config: dict[str, Any], trial: Any) -> Any:
@@ -144,13 +145,19 @@ class TrialRunner:
         }
 
     @staticmethod
-    def _fail(trial: Any, reason: str, cause: BaseException | None = None) -> None:
-        from autodl.train import release_memory
-
+    def _failure(trial: Any, reason: str) -> TrialFailure:
+        """Record why `trial` failed; the error to raise."""
         trial.set_user_attr("fail_reason", reason)
         _logger.info("trial %d failed: %s", trial.number, reason)
+        return TrialFailure(reason)
+
+    def _fail(self, trial: Any, reason: str, cause: BaseException | None = None) -> None:
+        """Fail a trial that did not train: free what it built, and raise."""
+        from autodl.train import release_memory
+
+        error = self._failure(trial, reason)
         release_memory()
-        raise TrialFailure(reason) from cause
+        raise error from cause
 
 
 def failure_reason(exc: BaseException) -> str:
