@@ -43,7 +43,7 @@ Score = tuple[float, float]
 def _score(raw: Any) -> Score:
     """An index entry: [value, loss], or a bare value (index files before the loss)."""
     if isinstance(raw, (list, tuple)):
-        value, loss = float(raw[0]), float(raw[1]) if raw[1] is not None else math.inf
+        value, loss = float(raw[0]), (math.inf if raw[1] is None else float(raw[1]))
     else:
         value, loss = float(raw), math.inf
     return value, loss
@@ -88,7 +88,7 @@ class TopKModels:
             save_keras_model(model, self.path(trial))
             write_json(
                 self.folder / INDEX_FILE,
-                {str(n): [value, tie if math.isfinite(tie) else None] for n, (value, tie) in kept.items()},
+                {str(n): [v, tie if math.isfinite(tie) else None] for n, (v, tie) in kept.items()},
             )
             for dropped in set(index) - set(kept):
                 self.path(dropped).unlink(missing_ok=True)
