@@ -278,7 +278,8 @@ def time_to_target_lines(rows: list[dict[str, Any]]) -> list[str]:
             lines.append(f"{task}: time-to-target ratio needs autodl and optuna_random or kt_random")
             continue
         random_runs = [r for r in ok if r["method"] == baseline]
-        target = statistics.median(r["timeline"][-1][1] for r in random_runs)
+        # median_low: a score one random run reached (the median of an even count is a mean).
+        target = statistics.median_low(r["timeline"][-1][1] for r in random_runs)
         t_random = statistics.median(first_time_at(r["timeline"], target) for r in random_runs)
         t_autodl = statistics.median(first_time_at(r["timeline"], target) for r in autodl_runs)
         ratio = t_autodl / t_random if math.isfinite(t_autodl) and t_random > 0 else math.inf
