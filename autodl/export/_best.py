@@ -32,21 +32,17 @@ class BestModelWriter:
         self.study_name = study_name
 
     def current(self) -> tuple[float, float, int] | None:
-        """(value, validation loss, trial number) of the model on disk, if it is this study's."""
+        """The ranking key (`rank_key`) of the model on disk, if it is this study's."""
         try:
             record = json.loads((self.out / BEST_CONFIG).read_text())
             if self.study_name and record.get("study_name") != self.study_name:
                 return None  # another study's leftovers (--overwrite): ours replace them
-            return float(record["value"]), *_rank(record)
+            return self._key(float(record["value"]), record)
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
 
-    def _beats(self, value: float, rank: tuple[float, int], best: tuple[float, float, int]) -> bool:
-        """Better, or equal with a lower validation loss, or that too and earlier: the order
-        of `autodl.results.best_trial`."""
-        if value == best[0]:
-            return rank < best[1:]
-        return value > best[0] if self.maximize else value < best[0]
+    def _key(self, value: float, record: dict[str, Any]) -> tuple[float, float, int]:
+        return rank_key(value, record.get("val_loss"), int(record.get("trial", -1)), self.maximize)
 
     def offer(self, value: float, model: Any, record: dict[str, Any], saved: Path | None = None) -> bool:
         """Save `model` and `record` (best_config.json) if `value` beats the saved best.
@@ -54,10 +50,10 @@ class BestModelWriter:
         `record` holds the trial's number and its validation loss (`val_loss`, None if none).
         `saved`: a file this model was just saved to (the top-K copy), copied instead of
         serialising the model a second time."""
-        rank = _rank(record)
+        key = self._key(value, record)
         with file_lock(self.out / ".best.lock"):
             current = self.current()
-            if current is not None and not self._beats(value, rank, current):
+            if current is not None and not key < current:
                 return False
             if saved is None or not _copy_if_present(saved, self.out / BEST_MODEL):
                 save_keras_model(model, self.out / BEST_MODEL)
@@ -75,7 +71,9 @@ def _copy_if_present(source: Path, path: Path) -> bool:
     return True
 
 
-def _rank(record: dict[str, Any]) -> tuple[float, int]:
-    """How a best_config.json record orders among equal values: (validation loss, trial)."""
-    loss = record.get("val_loss")
-    return math.inf if loss is None else float(loss), int(record.get("trial", -1))
+def rank_key(value: float, loss: float | None, trial: int, maximize: bool) -> tuple[float, float, int]:
+    """Sort key of a trial's model, best first: the order of `autodl.results.best_trial`.
+
+    The better value; of equal values the lower validation loss (none: after any), then
+    the earlier trial."""
+    return (-value if maximize else value), (math.inf if loss is None else float(loss)), trial

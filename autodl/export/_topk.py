@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from autodl._files import file_lock, write_json
-from autodl.export._best import save_keras_model
+from autodl.export._best import rank_key, save_keras_model
 
 _logger = logging.getLogger(__name__)
 
@@ -36,17 +35,15 @@ class KeptModel:
     path: Path
 
 
-# A kept model's place in the ranking: (value, validation loss; inf when it has none).
-Score = tuple[float, float]
+# A kept model's index entry: (value, validation loss or None).
+Score = tuple[float, float | None]
 
 
 def _score(raw: Any) -> Score:
     """An index entry: [value, loss], or a bare value (index files before the loss)."""
     if isinstance(raw, (list, tuple)):
-        value, loss = float(raw[0]), (math.inf if raw[1] is None else float(raw[1]))
-    else:
-        value, loss = float(raw), math.inf
-    return value, loss
+        return float(raw[0]), None if raw[1] is None else float(raw[1])
+    return float(raw), None
 
 
 class TopKModels:
@@ -72,9 +69,7 @@ class TopKModels:
         return self.folder / f"trial_{trial}.keras"
 
     def _ranked(self, index: dict[int, Score]) -> list[tuple[int, Score]]:
-        # Best first; among equal values the lower loss, then the earlier trial.
-        sign = -1.0 if self.maximize else 1.0
-        return sorted(index.items(), key=lambda item: (sign * item[1][0], item[1][1], item[0]))
+        return sorted(index.items(), key=lambda item: rank_key(*item[1], item[0], self.maximize))
 
     def offer(self, trial: int, value: float, model: Any, loss: float | None = None) -> bool:
         """Keep `model` if (`value`, then validation `loss`) ranks in the top k; return
@@ -86,10 +81,7 @@ class TopKModels:
             if trial not in kept:
                 return False
             save_keras_model(model, self.path(trial))
-            write_json(
-                self.folder / INDEX_FILE,
-                {str(n): [v, tie if math.isfinite(tie) else None] for n, (v, tie) in kept.items()},
-            )
+            write_json(self.folder / INDEX_FILE, {str(n): list(score) for n, score in kept.items()})
             for dropped in set(index) - set(kept):
                 self.path(dropped).unlink(missing_ok=True)
                 _logger.debug("dropped trial %d from the top %d models", dropped, self.k)
