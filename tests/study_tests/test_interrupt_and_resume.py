@@ -18,7 +18,7 @@ SLOW_TRIALS = """
 from autodl.space import SearchSpace, real
 
 space = SearchSpace(
-    default_data="builtin:iris", layers=1, units=8, batch_size=8, epochs=15, patience=0,
+    default_data="builtin:iris", layers=1, units=8, batch_size=8, epochs=100, patience=0,
     learning_rate=real(1e-3, 1e-2, log=True),
 )
 """
@@ -49,12 +49,14 @@ def _wait_for_finished(proc: subprocess.Popen[str], n: int, timeout: float = 300
 
 
 def _wait_for_running(proc: subprocess.Popen[str], out: Path, timeout: float = 120) -> None:
-    """Until the search is inside a trial (not writing the report between two)."""
+    """Until the search is inside a trial's training (its first epoch reported, most of
+    its 100 still to run), not writing the report between two trials or saving one."""
     deadline = time.monotonic() + timeout
-    while not any(t.state.name == "RUNNING" for t in _study(out).get_trials(deepcopy=False)):
-        assert time.monotonic() < deadline and proc.poll() is None, "no trial started"
-        time.sleep(0.2)
-    time.sleep(1.0)  # now inside its training
+    while not any(
+        t.state.name == "RUNNING" and t.intermediate_values for t in _study(out).get_trials(deepcopy=False)
+    ):
+        assert time.monotonic() < deadline and proc.poll() is None, "no trial started training"
+        time.sleep(0.1)
 
 
 def _study(out: Path) -> optuna.Study:
@@ -138,7 +140,7 @@ def test_an_interrupt_while_the_best_model_is_written_keeps_the_trial(
         return offer(self, *args, **kwargs)
 
     space = tmp_path / "fast.py"
-    space.write_text(SLOW_TRIALS.replace("epochs=15", "epochs=2"))
+    space.write_text(SLOW_TRIALS.replace("epochs=100", "epochs=2"))
     out = tmp_path / "out"
     monkeypatch.setattr(BestModelWriter, "offer", offer_interrupted)
     with pytest.raises(KeyboardInterrupt), graceful_interrupts():
