@@ -23,14 +23,38 @@ def _trials(out: Path) -> list[optuna.trial.FrozenTrial]:
 
 def test_watch_takes_its_baseline_after_the_first_trial_and_trips_past_the_limit() -> None:
     readings = iter([700.0, 750.0, 790.0, 801.0])
-    watch = MemoryWatch(100, measure=lambda: next(readings))
+    watch = MemoryWatch(100, measure=lambda: next(readings), trim=lambda: False)
     assert [watch.after_trial() for _ in range(4)] == [False, False, False, True]
     assert watch.grown_mb == 101.0
     assert "memory grew by 101 MB over 4 trials" in watch.reason()
 
 
+def test_watch_counts_only_what_is_still_held_once_free_heap_pages_are_returned() -> None:
+    # baseline; under the limit; over it, but only free pages (790 once trimmed); over it
+    # and held (815 once trimmed)
+    readings = iter([700.0, 750.0, 820.0, 790.0, 830.0, 815.0])
+    trims: list[int] = []
+    watch = MemoryWatch(100, measure=lambda: next(readings), trim=lambda: trims.append(watch.trials) or True)
+    assert [watch.after_trial() for _ in range(4)] == [False, False, False, True]
+    assert trims == [1, 3, 4]  # before the baseline, then only past the limit
+    assert watch.grown_mb == 115.0
+
+
+def test_trim_heap_returns_free_pages_and_never_raises() -> None:
+    from autodl.study._memory import trim_heap
+
+    blocks = [bytearray(4000) for _ in range(30000)]  # ~120 MB in small heap blocks
+    kept = blocks[::64]  # a few stay: freeing the rest cannot shrink the heap from its top
+    del blocks
+    held = rss_mb()
+    assert trim_heap() is True  # glibc, as on every Linux the tests run on
+    assert rss_mb() < held - 50 and len(kept) == 469
+
+
 def test_watch_with_no_limit_or_no_reading_never_trips() -> None:
-    never_called = MemoryWatch(0, measure=lambda: pytest.fail("measured with no limit"))
+    never_called = MemoryWatch(
+        0, measure=lambda: pytest.fail("measured with no limit"), trim=lambda: pytest.fail("trimmed")
+    )
     assert not any(never_called.after_trial() for _ in range(3))
     unknown = MemoryWatch(1, measure=lambda: None)  # not Linux: no /proc
     assert not any(unknown.after_trial() for _ in range(3))
