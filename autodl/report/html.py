@@ -1311,8 +1311,10 @@ class ReportRefresher:
     It writes after the first trial this process sees (a report early on; and the memory
     rendering takes is in place before `MemoryWatch` takes its baseline), then when a
     trial has finished since the last write and either a minute has passed, or `every`
-    trials have finished and rendering costs under a tenth of the time since the last
-    write. A report that fails to render is logged, never raised.
+    trials have finished and the last rendering took at most `share` of the time since
+    (a 40-trial report renders in about 0.4 s: at the 2% default, about every 20 s of a
+    search of short trials, not every 5 trials, which cost 7% of a 60 s search). A report
+    that fails to render is logged, never raised.
     """
 
     def __init__(
@@ -1324,6 +1326,7 @@ class ReportRefresher:
         storage: str | None = None,
         every: int = 5,
         interval: float = 60.0,
+        share: float = 0.02,
         best_model: bool = True,
     ) -> None:
         self.out_dir = Path(out_dir)
@@ -1332,6 +1335,7 @@ class ReportRefresher:
         self.storage = storage
         self.every = every
         self.interval = interval
+        self.share = share
         self.best_model = best_model
         self.last_write = time.monotonic()
         self.render_seconds = 0.0
@@ -1342,7 +1346,7 @@ class ReportRefresher:
         self.pending += 1
         since = time.monotonic() - self.last_write
         due = not self.written or since >= self.interval or (
-            self.pending >= self.every and since >= 10 * self.render_seconds
+            self.pending >= self.every and since * self.share >= self.render_seconds
         )
         if not due:
             return

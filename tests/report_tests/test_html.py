@@ -226,6 +226,21 @@ def test_refresher_writes_after_the_first_trial_then_every_few(tmp_path: Path) -
     assert refresher.pending == 0 and refresher.render_seconds > 0
 
 
+def test_refresher_spends_at_most_its_share_of_the_time_rendering(tmp_path: Path) -> None:
+    study = fake_study(None, n_trials=6)
+    refresher = ReportRefresher(tmp_path, every=1, interval=3600, share=0.02)
+    report = tmp_path / "report.html"
+    refresher(study, study.trials[0])
+    report.unlink()
+    refresher.render_seconds = 1.0  # rendering took 1 s: the next one waits 50 s
+    refresher.last_write -= 49.0
+    refresher(study, study.trials[0])
+    assert not report.exists()
+    refresher.last_write -= 1.5
+    refresher(study, study.trials[0])
+    assert report.is_file()
+
+
 def test_refresher_logs_a_failing_render_and_never_raises(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -1,0 +1,54 @@
+"""Between trials only the young generations are collected, in the command and in a
+library caller's process alike; a caller gets its garbage collector back afterwards."""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+
+import pytest
+
+from autodl import _process
+
+
+@pytest.fixture(autouse=True)
+def _unfrozen() -> None:
+    gc.unfreeze()
+    yield
+    gc.unfreeze()
+
+
+def test_a_library_search_freezes_between_trials_and_unfreezes_after(write_space, tmp_path: Path) -> None:
+    import autodl
+
+    seen: list[int] = []
+    space = write_space(epochs=1)
+    autodl.search(
+        str(space), trials=3, out=str(tmp_path / "out"), pruner="none",
+        callbacks=[lambda study, trial: seen.append(gc.get_freeze_count())],
+    )  # fmt: skip
+    assert len(seen) == 3 and all(seen)  # frozen after the first trial's full collection
+    assert gc.get_freeze_count() == 0  # the caller's process, as it was
+
+
+def test_release_memory_outside_a_trial_loop_collects_fully() -> None:
+    from autodl.train import release_memory
+
+    release_memory()
+    assert gc.get_freeze_count() == 0
+    with _process.trial_loop():
+        release_memory()  # the first: a full collection, then what survived is frozen
+        assert gc.get_freeze_count() > 0
+        with _process.trial_loop():  # nested (a KerasTuner space inside a search): still frozen
+            pass
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_caller_that_froze_its_own_objects_stays_frozen() -> None:
+    from autodl.train import release_memory
+
+    gc.freeze()
+    with _process.trial_loop():
+        release_memory()
+    assert gc.get_freeze_count() > 0  # not unfrozen: the caller froze it
