@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from autodl import _process
 from autodl.exceptions import ConfigError, SearchAborted, SpaceError, StorageError, closest
 from autodl.study._interrupts import ResultKept
 from autodl.study._memory import MemoryWatch, RestartState
@@ -661,7 +662,7 @@ def run_trials(
     outcome = WorkerOutcome()
     state = RestartState.current()
     failed_in_row = state.failed_in_row
-    with stop.between_trials():
+    with stop.between_trials(), _process.trial_loop():
         while True:
             if stop.requested:
                 outcome.interrupted = True

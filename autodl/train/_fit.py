@@ -315,16 +315,16 @@ def _forget_custom_gradients() -> None:
 def release_memory() -> None:
     """Free the Keras graph and Python garbage between trials.
 
-    In the `autodl` command, what survived the first trial's full collection (TensorFlow,
-    the data, the study) lives as long as the process: `gc.freeze()` takes it out of the
-    collector's sight, and later trials collect only the young generations (their own
-    objects; Python's automatic full collections, now cheap, catch the rest). That costs
-    about 0.04 s a trial instead of 0.3-0.8 s for a full `gc.collect()`. TensorFlow's
-    gradient registry would keep every trained model's graph: see _forget_custom_gradients.
-    Whatever still grows is returned by restarting the process (study/_memory.py).
-    With a GPU every collection is full, so the last trial's device buffers are freed
-    before the next trial allocates. A caller's process is not frozen: its objects are
-    its own business.
+    In a loop of trials (the `autodl` command, or `autodl._process.trial_loop`), what
+    survived the first trial's full collection (TensorFlow, the data, the study) outlives
+    the trials: `gc.freeze()` takes it out of the collector's sight, and later trials
+    collect only the young generations (their own objects; Python's automatic full
+    collections, now cheap, catch the rest). That costs about 0.04 s a trial instead of
+    0.2-0.8 s for a full `gc.collect()`. TensorFlow's gradient registry would keep every
+    trained model's graph: see _forget_custom_gradients. Whatever still grows is returned
+    by restarting the process (study/_memory.py). With a GPU every collection is full, so
+    the last trial's device buffers are freed before the next trial allocates. Outside a
+    loop of trials (a caller's own `train_config`), every collection is full.
     """
     import gc
 
@@ -333,13 +333,13 @@ def release_memory() -> None:
     from autodl import _process
     from autodl.train._device import ACCELERATORS
 
-    frozen = _process.IS_COMMAND and gc.get_freeze_count() > 0 and not ACCELERATORS
+    frozen = _process.may_freeze() and gc.get_freeze_count() > 0 and not ACCELERATORS
     if keras.backend.backend() == "tensorflow":
         _forget_custom_gradients()
     keras.backend.clear_session(free_memory=not frozen)  # free_memory: a full gc.collect()
     if frozen:
         gc.collect(1)
-    elif _process.IS_COMMAND:
+    elif _process.may_freeze():
         gc.freeze()
 
 
