@@ -50,7 +50,7 @@ def run_autodl(trials: int, folder: Path) -> list[float]:
     """`autodl search` as a user runs it; the RSS each trial recorded after it (`rss_mb`).
 
     The command restarts its process when memory has grown by --max-memory-growth (default
-    100 MB): the readings show what a user's machine sees over a long search.
+    200 MB): the readings show what a user's machine sees over a long search.
     """
     import optuna
 

@@ -24,9 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     budget.add_argument("--timeout", type=float, help="stop starting new trials after this many seconds")
     budget.add_argument("--max-failures", type=int, default=5,
                         help="stop after this many consecutive failed trials (default 5)")
-    budget.add_argument("--max-memory-growth", type=float, default=100.0, metavar="MB",
+    budget.add_argument("--max-memory-growth", type=float, default=200.0, metavar="MB",
                         help="restart the search process (it resumes by itself) once its memory grew by "
-                        "more than MB since its first trial (default 100; 0: never)")
+                        "more than MB since its first trial (default 200; 0: never)")
     optuna_group = parser.add_argument_group("optuna")
     optuna_group.add_argument("--sampler", default="tpe", help="tpe, random, cmaes, gp, qmc or grid (default tpe)")
     optuna_group.add_argument("--pruner", default="hyperband",

@@ -56,7 +56,7 @@ class SearchSettings:
     jit: bool = False  # compile models with XLA (jit_compile=True)
     # A process whose memory grew by more than this many MB since its first trial restarts
     # itself and resumes (autodl/study/_memory.py); 0: never.
-    max_memory_growth: float = 100.0
+    max_memory_growth: float = 200.0
 
     def validate(self) -> SearchSettings:
         from autodl.study._samplers import check_pruner_name, check_sampler_name
