@@ -107,7 +107,7 @@ def _first_running(study: optuna.Study, pids: dict[str, subprocess.Popen[str]], 
     while time.monotonic() < end:
         for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             worker = t.user_attrs.get("worker")
-            if worker in pids and t.params:
+            if worker in pids and t.intermediate_values:  # inside its training, past epoch 1
                 return worker, t.number
         time.sleep(0.1)
     pytest.fail("no worker ever ran a trial")
@@ -121,7 +121,8 @@ def test_three_workers_join_a_postgresql_study_and_sigterm_interrupts_one(
 
     cleanup_study(postgres_url, study_name)
     space = tmp_path / "tiny.py"
-    space.write_text(GRID_SPACE.replace("epochs=1", "epochs=2"))
+    # 60 epochs, no early stopping: the signal lands while the trial trains, not after it
+    space.write_text(GRID_SPACE.replace("epochs=1", "epochs=60").replace("patience=1", "patience=0"))
     settings = SearchSettings(
         space=str(space), storage=postgres_url, study_name=study_name, trials=5, pruner="none",
         out=str(tmp_path / "creator"),
