@@ -37,14 +37,12 @@ class TrialRunner:
     def __call__(self, trial: Any) -> float:
         import optuna
 
-        from autodl.train import release_memory
+        from autodl.train import release_memory, seed_trial
 
         context = self.context
         space = context.space
         if context.settings.seed is not None:
-            import keras
-
-            keras.utils.set_random_seed(context.settings.seed + trial.number)
+            seed_trial(context.settings.seed + trial.number)
         config = space.sample(trial)
         trial.set_user_attr("config", config)
         try:

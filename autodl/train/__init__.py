@@ -21,6 +21,7 @@ _LAZY = {
     "TrainedModel": "_fit",
     "encode_targets": "_fit",
     "release_memory": "_fit",
+    "seed_trial": "_fit",
     "train_config": "_fit",
 }
 __all__ = ["Objective", "available_metrics", *_LAZY]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,7 +115,7 @@ def train_config(
         # e.g. a kernel larger than the input, or shapes that do not fit together
         raise TrialFailure(f"invalid for input shape {_shape(data)}: {_first_line(exc)}") from exc
     model = built.model
-    compile_model(model, config, data.task, custom_objects or {})
+    compile_model(model, config, data.task, custom_objects or {}, objective.metric)
     x_train, y_train = _drop_outlier_rows(config, prepared)
     reporter = EpochReporter(
         trial, objective, patience=int(config.get("patience", 0)), restore_best=not config.get("ema")
@@ -312,6 +313,43 @@ def _forget_custom_gradients() -> None:
             registry.pop(name, None)
 
 
+@contextmanager
+def _eager_kernels_kept() -> Iterator[None]:
+    """Within, TensorFlow keeps its cache of eager kernels: Keras' `clear_session` and
+    `tf.random.set_seed` empty it, and then every eager op of the next trial (creating and
+    initialising each variable, building the optimizer, starting each epoch) instantiates
+    its kernel again. Building and compiling a small digits CNN took 0.085 s instead of
+    0.05 s, and a 1-epoch digits trial 1.72 s instead of 1.62 s (80 trials each).
+
+    The cache holds kernels, not tensors: over those 80 trials the process held 24 MB
+    more, flat from trial 40 on. Its emptying also restarts stateful random kernels;
+    Keras draws initial weights, dropout and augmentation from stateless ops seeded by
+    its own seed generators, so a seeded trial trains the same either way
+    (tests/train_tests/test_seeded_trials.py). Other backends have no such cache.
+    """
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        yield
+        return
+    from tensorflow.python import pywrap_tfe
+
+    empty = pywrap_tfe.TFE_ContextClearCaches
+    pywrap_tfe.TFE_ContextClearCaches = lambda context_handle: None
+    try:
+        yield
+    finally:
+        pywrap_tfe.TFE_ContextClearCaches = empty
+
+
+def seed_trial(seed: int) -> None:
+    """`keras.utils.set_random_seed(seed)` between trials, eager kernels kept."""
+    import keras
+
+    with _eager_kernels_kept():
+        keras.utils.set_random_seed(seed)
+
+
 def release_memory() -> None:
     """Free the Keras graph and Python garbage between trials.
 
@@ -333,14 +371,15 @@ def release_memory() -> None:
     from autodl import _process
     from autodl.train._device import ACCELERATORS
 
-    frozen = _process.may_freeze() and gc.get_freeze_count() > 0 and not ACCELERATORS
+    frozen = _process.may_freeze() and _process.frozen() and not ACCELERATORS
     if keras.backend.backend() == "tensorflow":
         _forget_custom_gradients()
-    keras.backend.clear_session(free_memory=not frozen)  # free_memory: a full gc.collect()
+    with _eager_kernels_kept():
+        keras.backend.clear_session(free_memory=not frozen)  # free_memory: a full gc.collect()
     if frozen:
         gc.collect(1)
     elif _process.may_freeze():
-        gc.freeze()
+        _process.freeze()
 
 
 def _shape(data: Any) -> str:
