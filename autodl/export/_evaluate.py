@@ -91,7 +91,7 @@ def objective_value(
     if name == "loss":
         loss = make_loss(config or {}, task, custom_objects or {})
         return float(np.asarray(loss(encoded, outputs)))
-    for candidate in make_metrics(task):
+    for candidate in make_metrics(task, name):
         if candidate.name == name:
             candidate.update_state(encoded, outputs)
             return float(np.asarray(candidate.result()))

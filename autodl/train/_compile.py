@@ -8,13 +8,23 @@ from typing import Any
 from autodl.exceptions import ConfigError
 
 
-def make_metrics(task: str) -> list[Any]:
+def make_metrics(task: str, objective: str | None = None) -> list[Any]:
+    """The metrics a model logs every epoch: MSE and MAE, or accuracy, and AUC only when
+    `objective` (e.g. `val_auc`) is AUC.
+
+    Keras' AUC updates a confusion matrix at 200 thresholds on every batch: on a 2-epoch
+    digits CNN it made the trial about 25% longer (0.6 s more tracing, 10-20% a later
+    epoch). The test AUC in summary.json comes from the predictions (export/_evaluate.py).
+    """
     import keras
 
     if task == "regression":
         return [keras.metrics.MeanSquaredError(name="mse"), keras.metrics.MeanAbsoluteError(name="mae")]
     accuracy = keras.metrics.BinaryAccuracy if task == "binary" else keras.metrics.CategoricalAccuracy
-    return [accuracy(name="accuracy"), keras.metrics.AUC(name="auc")]
+    metrics = [accuracy(name="accuracy")]
+    if objective is not None and objective.removeprefix("val_") == "auc":
+        metrics.append(keras.metrics.AUC(name="auc"))
+    return metrics
 
 
 def make_loss(config: dict[str, Any], task: str, custom: dict[str, Callable[..., Any]]) -> Any:
@@ -75,10 +85,17 @@ def set_jit_compile(enabled: bool | str) -> bool | str:
     return previous
 
 
-def compile_model(model: Any, config: dict[str, Any], task: str, custom: dict[str, Callable[..., Any]]) -> None:
+def compile_model(
+    model: Any,
+    config: dict[str, Any],
+    task: str,
+    custom: dict[str, Callable[..., Any]],
+    objective: str | None = None,
+) -> None:
+    """Compile for `config`; `objective`: the metric the search judges on (`make_metrics`)."""
     model.compile(
         optimizer=make_optimizer(config),
         loss=make_loss(config, task, custom),
-        metrics=make_metrics(task),
+        metrics=make_metrics(task, objective),
         jit_compile=_JIT_COMPILE,
     )
