@@ -8,13 +8,16 @@ import zipfile
 from collections import Counter
 from pathlib import Path
 
+import keras
 import numpy as np
-import pytest
+from keras.src.saving import saving_lib
 
-keras = pytest.importorskip("keras")
-from keras.src.saving import saving_lib  # noqa: E402
+from autodl.export._best import save_keras_model
 
-from autodl.export._best import save_keras_model  # noqa: E402
+
+def _keras_skipset():  # noqa: ANN202
+    """Keras' own `get_attr_skipset`, whether or not autodl has memoised it."""
+    return getattr(saving_lib.get_attr_skipset, "__wrapped__", saving_lib.get_attr_skipset)
 
 
 def _trained_model() -> keras.Model:
@@ -28,7 +31,7 @@ def _trained_model() -> keras.Model:
 
 
 def test_each_kind_of_skip_set_is_computed_once_across_saves_and_sessions(tmp_path: Path, monkeypatch) -> None:
-    original = getattr(saving_lib.get_attr_skipset, "__wrapped__", saving_lib.get_attr_skipset)
+    original = _keras_skipset()
     calls: Counter[str] = Counter()
 
     def counted(obj_type: str) -> set[str]:
@@ -44,7 +47,7 @@ def test_each_kind_of_skip_set_is_computed_once_across_saves_and_sessions(tmp_pa
 
 def test_the_file_is_what_keras_itself_saves(tmp_path: Path, monkeypatch) -> None:
     model = _trained_model()
-    original = getattr(saving_lib.get_attr_skipset, "__wrapped__", saving_lib.get_attr_skipset)
+    original = _keras_skipset()
     monkeypatch.setattr(saving_lib, "get_attr_skipset", original)
     model.save(tmp_path / "keras.keras")  # Keras alone
     save_keras_model(model, tmp_path / "autodl.keras")

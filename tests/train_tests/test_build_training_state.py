@@ -8,13 +8,8 @@ import pytest
 
 from autodl.train._callbacks import BuildTrainingState
 
-
-@pytest.fixture(autouse=True)
-def _tensorflow_only() -> None:
-    import keras
-
-    if keras.backend.backend() != "tensorflow":
-        pytest.skip("the second trace is TensorFlow's (JAX builds the state before fit)")
+# The second trace is TensorFlow's (JAX builds the state before fit).
+pytestmark = pytest.mark.usefixtures("tensorflow_only")
 
 
 def _train_step_traces(model, x, y, callbacks) -> int:  # noqa: ANN001

@@ -6,15 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import keras
 import pytest
 
-keras = pytest.importorskip("keras")
-
-
-@pytest.fixture(autouse=True)
-def _tensorflow_only() -> None:
-    if keras.backend.backend() != "tensorflow":
-        pytest.skip("the eager kernel cache is TensorFlow's")
+pytestmark = pytest.mark.usefixtures("tensorflow_only")  # the eager kernel cache is TensorFlow's
 
 
 def test_release_and_seeding_between_trials_keep_the_kernel_cache(monkeypatch) -> None:
