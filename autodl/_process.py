@@ -5,6 +5,10 @@ itself when trials have grown its memory (autodl/study/_memory.py), or freeze th
 collector's view of long-lived objects for good (autodl/train/_fit.py `release_memory`).
 A caller's notebook, script or test run is frozen only while it runs trials
 (`trial_loop`), and gets its collector back as it was afterwards.
+
+It also remembers the SIGINT/SIGTERM that asked the search to stop (`interrupt_requested`):
+the KeyboardInterrupt its handler raises is lost when it lands in a finalizer (`__del__`,
+a weakref callback, the collector), which TensorFlow runs all through training.
 """
 
 from __future__ import annotations
@@ -18,6 +22,19 @@ _trial_loops = 0  # how many `trial_loop` blocks this process is inside
 # Whether the collector holds frozen objects. Kept here because `gc.get_freeze_count()`
 # walks every frozen object: 10-25 ms in a process that holds TensorFlow.
 _frozen = False
+_interrupt: int | None = None  # the signal that asked this process to stop, if one did
+
+
+def note_interrupt(signum: int | None) -> None:
+    """Record the signal a handler turned into KeyboardInterrupt (None: forget it)."""
+    global _interrupt
+    _interrupt = signum
+
+
+def interrupt_requested() -> bool:
+    """Whether a signal asked the search to stop; training raises KeyboardInterrupt again
+    at its next epoch in case the handler's was lost."""
+    return _interrupt is not None
 
 
 def may_freeze() -> bool:

@@ -9,6 +9,8 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+from autodl import _process
+
 EXIT_INTERRUPTED = 130
 
 
@@ -26,6 +28,7 @@ def graceful_interrupts() -> Iterator[None]:
     def first(signum: int, frame: Any) -> None:
         signal.signal(signal.SIGINT, second)
         signal.signal(signal.SIGTERM, second)
+        _process.note_interrupt(signum)  # raised again at the next epoch if this one is lost
         raise KeyboardInterrupt
 
     previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -34,5 +37,6 @@ def graceful_interrupts() -> Iterator[None]:
     try:
         yield
     finally:
+        _process.note_interrupt(None)
         for s, handler in previous.items():
             signal.signal(s, handler)

@@ -314,9 +314,11 @@ class GracefulStop:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
         self._previous.clear()
+        _process.note_interrupt(None)
 
     def _handle(self, signum: int, frame: Any) -> None:
         self.signum = signum
+        _process.note_interrupt(signum)  # raised again at the next epoch if this one is lost
         if self._raise_now:
             raise KeyboardInterrupt
 
@@ -664,7 +666,7 @@ def run_trials(
     failed_in_row = state.failed_in_row
     with stop.between_trials(), _process.trial_loop():
         while True:
-            if stop.requested:
+            if stop.requested or _process.interrupt_requested():
                 outcome.interrupted = True
                 break
             if deadline is not None and time.time() >= deadline:
@@ -684,7 +686,7 @@ def run_trials(
             outcome.trials_run += 1
             for callback in callbacks:
                 callback(study, frozen)
-            if interrupted or stop.requested:
+            if interrupted or stop.requested or _process.interrupt_requested():
                 outcome.interrupted = True
                 break
             if exhausted:

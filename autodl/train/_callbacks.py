@@ -8,6 +8,7 @@ from typing import Any
 
 import keras
 
+from autodl import _process
 from autodl.train._objective import Objective
 
 _logger = logging.getLogger(__name__)
@@ -55,6 +56,8 @@ class EpochReporter(keras.callbacks.Callback):
         self.failure: str | None = None
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if _process.interrupt_requested():  # Ctrl-C's KeyboardInterrupt was lost in a finalizer
+            raise KeyboardInterrupt
         logs = logs or {}
         self.epochs_run = epoch + 1
         for key, value in logs.items():

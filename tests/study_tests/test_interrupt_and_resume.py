@@ -153,3 +153,39 @@ def test_an_interrupt_while_the_best_model_is_written_keeps_the_trial(
     result = autodl.search(str(space), trials=2, pruner="none", out=str(out))
     assert [t.state.name for t in result.study.trials] == ["COMPLETE", "COMPLETE"]
     assert (out / "best_model.keras").is_file() and result.summary["trials"]["complete"] == 2
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the lost raise
+def test_an_interrupt_lost_in_a_finalizer_still_stops_the_search(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Python drops an exception raised in `__del__` ("Exception ignored in"), and
+    TensorFlow runs finalizers all through `fit`: a SIGTERM landing in one used to be lost,
+    and the search ran to its end (the handler had already armed "exit at once" for the
+    next signal). Training raises it again at its next epoch."""
+    import autodl
+    from autodl.cli._signals import graceful_interrupts
+    from autodl.train._callbacks import EpochReporter
+
+    class SignalledWhileFinalized:
+        def __del__(self) -> None:
+            os.kill(os.getpid(), signal.SIGTERM)  # the handler runs here, inside __del__
+            time.sleep(0.05)
+
+    on_epoch_end = EpochReporter.on_epoch_end
+
+    def epoch_end_then_finalizer(self, epoch, logs=None):  # noqa: ANN001, ANN202
+        if self.trial is not None and self.trial.number == 1 and epoch == 2:
+            SignalledWhileFinalized()  # dropped at once: its __del__ runs and swallows the raise
+        return on_epoch_end(self, epoch, logs)
+
+    space = tmp_path / "slow.py"
+    space.write_text(SLOW_TRIALS.replace("epochs=100", "epochs=30"))
+    out = tmp_path / "out"
+    monkeypatch.setattr(EpochReporter, "on_epoch_end", epoch_end_then_finalizer)
+    with pytest.raises(KeyboardInterrupt), graceful_interrupts():
+        autodl.search(str(space), trials=3, pruner="none", out=str(out))
+    study = _study(out)
+    assert [t.state.name for t in study.trials] == ["COMPLETE", "FAIL"]
+    assert study.trials[1].user_attrs["fail_reason"] == "interrupted"
+    assert len(study.trials[1].intermediate_values) == 2  # stopped in the epoch it was asked to
