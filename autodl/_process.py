@@ -6,14 +6,17 @@ collector's view of long-lived objects for good (autodl/train/_fit.py `release_m
 A caller's notebook, script or test run is frozen only while it runs trials
 (`trial_loop`), and gets its collector back as it was afterwards.
 
-It also remembers the SIGINT/SIGTERM that asked the search to stop (`interrupt_requested`):
-the KeyboardInterrupt its handler raises is lost when it lands in a finalizer (`__del__`,
-a weakref callback, the collector), which TensorFlow runs all through training.
+It also holds what stops training from outside the trial: the search's deadline (its
+timeout, `training_deadline`), and the SIGINT/SIGTERM that asked the search to stop
+(`interrupt_requested`), since the KeyboardInterrupt its handler raises is lost when it
+lands in a finalizer (`__del__`, a weakref callback, the collector), which TensorFlow runs
+all through training.
 """
 
 from __future__ import annotations
 
 import gc
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -23,6 +26,7 @@ _trial_loops = 0  # how many `trial_loop` blocks this process is inside
 # walks every frozen object: 10-25 ms in a process that holds TensorFlow.
 _frozen = False
 _interrupt: int | None = None  # the signal that asked this process to stop, if one did
+_deadline: float | None = None  # the `time.time()` at which the running trial stops training
 
 
 def note_interrupt(signum: int | None) -> None:
@@ -35,6 +39,22 @@ def interrupt_requested() -> bool:
     """Whether a signal asked the search to stop; training raises KeyboardInterrupt again
     at its next epoch in case the handler's was lost."""
     return _interrupt is not None
+
+
+@contextmanager
+def training_deadline(deadline: float | None) -> Iterator[None]:
+    """Within, a trial still training at `deadline` (the search's timeout) stops at its next
+    batch and keeps its best epoch so far: the search ends on time."""
+    global _deadline
+    previous, _deadline = _deadline, deadline
+    try:
+        yield
+    finally:
+        _deadline = previous
+
+
+def past_deadline() -> bool:
+    return _deadline is not None and time.time() >= _deadline
 
 
 def may_freeze() -> bool:

@@ -15,9 +15,10 @@ from benchmarks._tasks import Split, scores, val_score_from_standardised_mse
 def run_autodl(method: str, split: Split, seed: int, budget: float, workdir: Path) -> dict[str, Any]:
     """`autodl.search("cnn"|"mlp", data=<the split as .npz>, timeout=budget, ...)`.
 
-    autodl's timeout, like Optuna's, starts no trial after the budget but lets the running
-    one finish: `search_seconds` (until the last trial ended) shows any overrun, and
-    `total_seconds` adds the export autodl does after the search (SavedModel, report).
+    autodl's timeout starts no trial after the budget and stops the running one at its next
+    batch (it keeps its best epoch so far; `budget_stops` counts them): `search_seconds`
+    (until the last trial ended) shows what overrun is left, and `total_seconds` adds the
+    export autodl does after the search (refit, SavedModel, report).
     """
     import keras
     import optuna
@@ -66,7 +67,7 @@ def run_autodl(method: str, split: Split, seed: int, budget: float, workdir: Pat
         "trials_pruned": len(pruned),
         "trials_failed": len(trials) - len(complete) - len(pruned),
         "epochs": int(sum(int(t.user_attrs.get("epochs", 0) or 0) for t in trials)),
-        "budget_stops": 0,
+        "budget_stops": sum(t.user_attrs.get("stopped") == "timeout" for t in trials),
         "timeline": timeline,
         "best_val": timeline[-1][1] if timeline else None,
         "test": test_scores(result.out / "best_model.keras"),

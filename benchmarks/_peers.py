@@ -172,9 +172,10 @@ class RunLog:
         log = self
 
         class BudgetStop(keras.callbacks.Callback):
-            """Ends the running trial within a batch of the budget running out."""
+            """Ends the running trial within a batch of the budget running out, as autodl's
+            timeout does (before a batch: Keras still dispatches batch ends asynchronously)."""
 
-            def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+            def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
                 if log.spent() and not self.model.stop_training:
                     self.model.stop_training = True
                     log.budget_stops += 1

@@ -21,7 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     space.add_argument("--val-size", type=float, default=0.2, help="validation fraction (default 0.2)")
     budget = parser.add_argument_group("budget")
     budget.add_argument("--trials", type=int, default=20, help="finished trials for the study in total (default 20)")
-    budget.add_argument("--timeout", type=float, help="stop starting new trials after this many seconds")
+    budget.add_argument("--timeout", type=float, help="end the search after this many seconds: no trial starts later, and the "
+                        "running one stops training and keeps its best epoch so far")
     budget.add_argument("--max-failures", type=int, default=5,
                         help="stop after this many consecutive failed trials (default 5)")
     budget.add_argument("--max-memory-growth", type=float, default=200.0, metavar="MB",

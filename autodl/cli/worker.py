@@ -20,7 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--study-name", required=True, help="the study to join")
     parser.add_argument("--data", help="the data on this machine, when its path differs from the "
                         "one the study records")
-    parser.add_argument("--timeout", type=float, help="start no trial after this many seconds")
+    parser.add_argument("--timeout", type=float, help="end after this many seconds: no trial starts later, and the running one "
+                        "stops training and keeps its best epoch so far")
     parser.add_argument("--out", help="folder for the best model found here (default: reports/STUDY-NAME)")
     local = parser.add_argument_group("several workers on this machine")
     local.add_argument("--jobs", type=int, help="worker processes (default: one per GPU, 1 without GPUs)")

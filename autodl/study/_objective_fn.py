@@ -89,6 +89,8 @@ class TrialRunner:
         trial.set_user_attr("seconds", round(trained.seconds, 3))
         trial.set_user_attr("n_params", trained.n_params)
         trial.set_user_attr("history", {k: [round(v, 6) for v in vs] for k, vs in trained.history.items()})
+        if trained.timed_out:  # the search's timeout came mid-training: its best epoch so far
+            trial.set_user_attr("stopped", "timeout")
         if trained.pruned:
             raise optuna.TrialPruned(f"pruned at epoch {trained.epochs_run}")
         try:

@@ -648,7 +648,7 @@ def run_trials(
     """Claim and run trials of `study` until it holds `total` finished trials.
 
     Stops early `timeout` seconds from now or at `deadline` (a `time.time()`; no trial
-    starts after either), on a stop request (SIGINT or SIGTERM through `stop`), or after
+    starts after either, and the running one stops training then), on a stop request (SIGINT or SIGTERM through `stop`), or after
     `max_failures` failed trials in a row, or, with `memory_watch`, once a trial grew this
     process's memory past its limit (`outcome.restart`, for the caller to restart it), or
     once the grid sampler has tried every point. Every process running this loop on the
@@ -664,7 +664,7 @@ def run_trials(
     outcome = WorkerOutcome()
     state = RestartState.current()
     failed_in_row = state.failed_in_row
-    with stop.between_trials(), _process.trial_loop():
+    with stop.between_trials(), _process.trial_loop(), _process.training_deadline(deadline):
         while True:
             if stop.requested or _process.interrupt_requested():
                 outcome.interrupted = True

@@ -27,7 +27,8 @@ class EpochReporter(keras.callbacks.Callback):
     breast_cancer (91 validation rows, 30 epochs) the first scored 0.94 on test, the
     tie-broken one 0.97. Patience counts from the last such improvement.
 
-    Pruning and NaN stop training cleanly and are raised by the caller after `fit`
+    At the search's deadline (its timeout) training stops at the next batch, and the trial
+    keeps its best epoch so far (`timed_out`). Pruning and NaN stop training cleanly and are raised by the caller after `fit`
     returns, so Keras finishes its own clean-up first.
     """
 
@@ -53,7 +54,12 @@ class EpochReporter(keras.callbacks.Callback):
         self.curve: list[float] = []
         self.history: dict[str, list[float]] = {}
         self.pruned = False
+        self.timed_out = False
         self.failure: str | None = None
+
+    def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        if _process.past_deadline() and not self.model.stop_training:
+            self.timed_out = self.model.stop_training = True  # Keras still validates this epoch
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if _process.interrupt_requested():  # Ctrl-C's KeyboardInterrupt was lost in a finalizer

@@ -77,6 +77,7 @@ class TrainedModel:
     curve: list[float] = field(default_factory=list)
     history: dict[str, list[float]] = field(default_factory=dict)
     pruned: bool = False
+    timed_out: bool = False  # stopped at the search's deadline, before its last epoch
     # The values trained, when the space samples while it builds (KerasTuner's hp.values).
     config: dict[str, Any] | None = None
 
@@ -218,6 +219,7 @@ def trained_outcome(
         curve=reporter.curve,
         history=reporter.history,
         pruned=reporter.pruned,
+        timed_out=reporter.timed_out,
     )
 
 

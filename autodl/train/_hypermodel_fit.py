@@ -140,6 +140,7 @@ def train_hypermodel(space: Any, prepared: Any, objective: Objective, *, trial: 
         curve=list(reporter.curve),
         history=history,
         pruned=reporter.pruned,
+        timed_out=reporter.timed_out,
         config=hp.values,
     )
 
