@@ -648,10 +648,11 @@ def run_trials(
     """Claim and run trials of `study` until it holds `total` finished trials.
 
     Stops early `timeout` seconds from now or at `deadline` (a `time.time()`; no trial
-    starts after either, and the running one stops training then), on a stop request (SIGINT or SIGTERM through `stop`), or after
-    `max_failures` failed trials in a row, or, with `memory_watch`, once a trial grew this
-    process's memory past its limit (`outcome.restart`, for the caller to restart it), or
-    once the grid sampler has tried every point. Every process running this loop on the
+    starts after either, and the running one stops training then), on a stop request
+    (SIGINT or SIGTERM through `stop`), or after `max_failures` failed trials in a row, or,
+    with `memory_watch`, once a trial grew this process's memory past its limit
+    (`outcome.restart`, for the caller to restart it), or once the grid sampler has tried
+    every point. Every process running this loop on the
     same study, on any machine, shares the one total.
     """
     from optuna.trial import TrialState

@@ -28,8 +28,8 @@ class EpochReporter(keras.callbacks.Callback):
     tie-broken one 0.97. Patience counts from the last such improvement.
 
     At the search's deadline (its timeout) training stops at the next batch, and the trial
-    keeps its best epoch so far (`timed_out`). Pruning and NaN stop training cleanly and are raised by the caller after `fit`
-    returns, so Keras finishes its own clean-up first.
+    keeps its best epoch so far (`timed_out`). Pruning and NaN stop training cleanly and
+    are raised by the caller after `fit` returns, so Keras finishes its own clean-up first.
     """
 
     def __init__(
