@@ -59,6 +59,20 @@ def _wait_for_running(proc: subprocess.Popen[str], out: Path, timeout: float = 1
         time.sleep(0.1)
 
 
+def _search_interrupted_in_process(tmp_path: Path, epochs: int) -> tuple[Path, Path]:
+    """`autodl.search` with the signal handling `autodl search` installs, 3 trials of
+    `epochs`; a signal must interrupt it. Returns the space file and the output folder."""
+    import autodl
+    from autodl.cli._signals import graceful_interrupts
+
+    space = tmp_path / "space.py"
+    space.write_text(SLOW_TRIALS.replace("epochs=100", f"epochs={epochs}"))
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt), graceful_interrupts():
+        autodl.search(str(space), trials=3, pruner="none", out=str(out))
+    return space, out
+
+
 def _study(out: Path) -> optuna.Study:
     storage = JournalStorage(JournalFileBackend(str(out / "study.journal")))
     return optuna.load_study(study_name=optuna.get_all_study_names(storage)[0], storage=storage)
@@ -129,7 +143,6 @@ def test_an_interrupt_while_the_best_model_is_written_keeps_the_trial(
     """The signal lands between best_model.keras and best_config.json: both are still
     written, the trial counts as complete, and the same search resumes and exports."""
     import autodl
-    from autodl.cli._signals import graceful_interrupts
     from autodl.export._best import BestModelWriter
 
     offer = BestModelWriter.offer
@@ -139,12 +152,8 @@ def test_an_interrupt_while_the_best_model_is_written_keeps_the_trial(
         time.sleep(0.2)
         return offer(self, *args, **kwargs)
 
-    space = tmp_path / "fast.py"
-    space.write_text(SLOW_TRIALS.replace("epochs=100", "epochs=2"))
-    out = tmp_path / "out"
     monkeypatch.setattr(BestModelWriter, "offer", offer_interrupted)
-    with pytest.raises(KeyboardInterrupt), graceful_interrupts():
-        autodl.search(str(space), trials=3, pruner="none", out=str(out))
+    space, out = _search_interrupted_in_process(tmp_path, epochs=2)
     study = _study(out)
     assert [t.state.name for t in study.trials] == ["COMPLETE"]
     assert json.loads((out / "best_config.json").read_text())["trial"] == 0
@@ -163,8 +172,6 @@ def test_an_interrupt_lost_in_a_finalizer_still_stops_the_search(
     TensorFlow runs finalizers all through `fit`: a SIGTERM landing in one used to be lost,
     and the search ran to its end (the handler had already armed "exit at once" for the
     next signal). Training raises it again at its next epoch."""
-    import autodl
-    from autodl.cli._signals import graceful_interrupts
     from autodl.train._callbacks import EpochReporter
 
     class SignalledWhileFinalized:
@@ -179,12 +186,8 @@ def test_an_interrupt_lost_in_a_finalizer_still_stops_the_search(
             SignalledWhileFinalized()  # dropped at once: its __del__ runs and swallows the raise
         return on_epoch_end(self, epoch, logs)
 
-    space = tmp_path / "slow.py"
-    space.write_text(SLOW_TRIALS.replace("epochs=100", "epochs=30"))
-    out = tmp_path / "out"
     monkeypatch.setattr(EpochReporter, "on_epoch_end", epoch_end_then_finalizer)
-    with pytest.raises(KeyboardInterrupt), graceful_interrupts():
-        autodl.search(str(space), trials=3, pruner="none", out=str(out))
+    _, out = _search_interrupted_in_process(tmp_path, epochs=30)
     study = _study(out)
     assert [t.state.name for t in study.trials] == ["COMPLETE", "FAIL"]
     assert study.trials[1].user_attrs["fail_reason"] == "interrupted"
