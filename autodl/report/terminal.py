@@ -93,6 +93,8 @@ class SearchProgress:
         state = trial.state.name.lower()
         value = f" {trial.value:.4f}" if trial.values else ""
         reason = f" ({trial.user_attrs.get('fail_reason', '')})" if state == "fail" else ""
+        if trial.user_attrs.get("stopped") == "timeout":
+            reason = f" (stopped at the timeout after {trial.user_attrs.get('epochs')} epochs)"
         return (
             f"trial {trial.number} {state}{value}{reason} | {finished}/{self.target} finished, "
             f"{counts['pruned']} pruned, {counts['failed']} failed | best {self._best()} | "

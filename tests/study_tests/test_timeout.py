@@ -35,6 +35,16 @@ def test_the_trial_training_at_the_timeout_stops_and_keeps_its_best_epoch(tmp_pa
     assert (out / "best_model.keras").is_file()
 
 
+def test_the_command_says_which_trial_the_timeout_stopped(cli, tmp_path: Path) -> None:  # noqa: ANN001
+    space = tmp_path / "endless.py"
+    space.write_text(ENDLESS_TRIALS)
+    done = cli("search", "--space", str(space), "--timeout", "5", "--trials", "3", "--pruner", "none",
+                   "--out", str(tmp_path / "out"))  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "trial 0 complete" in done.stdout and "(stopped at the timeout after " in done.stdout
+    assert "1 complete, 0 pruned, 0 failed" in done.stdout
+
+
 def test_training_past_the_deadline_stops_after_one_batch_and_still_validates() -> None:
     import autodl._process
     from autodl.data import load_data
