@@ -292,17 +292,18 @@ class GracefulStop:
 
     While a trial runs (or while the worker starts up) the signal raises KeyboardInterrupt,
     so the trial ends FAIL with fail_reason "interrupted". Between trials (claiming, telling,
-    waiting) it only sets a flag: raising there could leave a claimed trial RUNNING.
+    waiting) it only records it: raising there could leave a claimed trial RUNNING. The
+    record is the process's (`_process.note_interrupt`), where `autodl search`'s handler
+    (cli/_signals.py) writes too, so `requested` answers for either.
     """
 
     def __init__(self) -> None:
-        self.signum: int | None = None
         self._raise_now = True
         self._previous: dict[int, Any] = {}
 
     @property
     def requested(self) -> bool:
-        return self.signum is not None
+        return _process.interrupt_requested()
 
     def install(self) -> GracefulStop:
         if threading.current_thread() is threading.main_thread():
@@ -317,7 +318,6 @@ class GracefulStop:
         _process.note_interrupt(None)
 
     def _handle(self, signum: int, frame: Any) -> None:
-        self.signum = signum
         _process.note_interrupt(signum)  # raised again at the next epoch if this one is lost
         if self._raise_now:
             raise KeyboardInterrupt
@@ -652,8 +652,8 @@ def run_trials(
     (SIGINT or SIGTERM through `stop`), or after `max_failures` failed trials in a row, or,
     with `memory_watch`, once a trial grew this process's memory past its limit
     (`outcome.restart`, for the caller to restart it), or once the grid sampler has tried
-    every point. Every process running this loop on the
-    same study, on any machine, shares the one total.
+    every point. Every process running this loop on the same study, on any machine, shares
+    the one total.
     """
     from optuna.trial import TrialState
 
@@ -667,7 +667,7 @@ def run_trials(
     failed_in_row = state.failed_in_row
     with stop.between_trials(), _process.trial_loop(), _process.training_deadline(deadline):
         while True:
-            if stop.requested or _process.interrupt_requested():
+            if stop.requested:
                 outcome.interrupted = True
                 break
             if deadline is not None and time.time() >= deadline:
@@ -687,7 +687,7 @@ def run_trials(
             outcome.trials_run += 1
             for callback in callbacks:
                 callback(study, frozen)
-            if interrupted or stop.requested or _process.interrupt_requested():
+            if interrupted or stop.requested:
                 outcome.interrupted = True
                 break
             if exhausted:

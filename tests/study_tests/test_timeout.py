@@ -19,13 +19,18 @@ space = SearchSpace(
 """
 
 
-def test_the_trial_training_at_the_timeout_stops_and_keeps_its_best_epoch(tmp_path: Path) -> None:
-    import autodl
-
+@pytest.fixture
+def endless_space(tmp_path: Path) -> Path:
     space = tmp_path / "endless.py"
     space.write_text(ENDLESS_TRIALS)
+    return space
+
+
+def test_the_trial_training_at_the_timeout_stops_and_keeps_its_best_epoch(endless_space: Path, tmp_path: Path) -> None:
+    import autodl
+
     out = tmp_path / "out"
-    result = autodl.search(str(space), trials=3, timeout=4, pruner="none", out=str(out))
+    result = autodl.search(str(endless_space), trials=3, timeout=4, pruner="none", out=str(out))
     [trial] = result.study.trials  # 100,000 epochs: without the stop it would train for hours
     assert trial.state.name == "COMPLETE" and trial.user_attrs["stopped"] == "timeout"
     assert 1 <= trial.user_attrs["epochs"] == len(trial.intermediate_values) < 100000
@@ -35,11 +40,9 @@ def test_the_trial_training_at_the_timeout_stops_and_keeps_its_best_epoch(tmp_pa
     assert (out / "best_model.keras").is_file()
 
 
-def test_the_command_says_which_trial_the_timeout_stopped(cli, tmp_path: Path) -> None:  # noqa: ANN001
-    space = tmp_path / "endless.py"
-    space.write_text(ENDLESS_TRIALS)
-    done = cli("search", "--space", str(space), "--timeout", "5", "--trials", "3", "--pruner", "none",
-                   "--out", str(tmp_path / "out"))  # fmt: skip
+def test_the_command_says_which_trial_the_timeout_stopped(cli, endless_space: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    done = cli("search", "--space", str(endless_space), "--timeout", "5", "--trials", "3", "--pruner", "none",
+               "--out", str(tmp_path / "out"))  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     assert "trial 0 complete" in done.stdout and "(stopped at the timeout after " in done.stdout
     assert "1 complete, 0 pruned, 0 failed" in done.stdout
@@ -51,12 +54,13 @@ def test_training_past_the_deadline_stops_after_one_batch_and_still_validates() 
     from autodl.space._vocabulary import defaults
     from autodl.train import Objective, PreparedData, train_config
 
-    data = load_data("builtin:iris")
+    prepared = PreparedData.from_dataset(load_data("builtin:iris"))
+    objective = Objective("val_accuracy", "maximize")
     config = {**defaults(), "family": "mlp", "layers": 1, "units": 8, "batch_size": 8, "epochs": 50, "patience": 0}
     with autodl._process.training_deadline(time.time()):
-        trained = train_config(config, PreparedData.from_dataset(data), Objective("val_accuracy", "maximize"))
+        trained = train_config(config, prepared, objective)
     assert trained.timed_out and trained.epochs_run == 1
     assert 0.0 <= trained.value <= 1.0 and len(trained.history["val_accuracy"]) == 1
 
-    untimed = train_config(dict(config, epochs=2), PreparedData.from_dataset(data), Objective("val_accuracy", "maximize"))
+    untimed = train_config(dict(config, epochs=2), prepared, objective)
     assert not untimed.timed_out and untimed.epochs_run == 2  # the deadline was the block's only
