@@ -180,6 +180,9 @@ def orchestration_side(kind: str, folder: Path) -> Side:
     """TrialRunner.__call__'s work around training, line for line, training a no-op."""
     import keras
 
+    from autodl.study._objective_fn import result_attrs
+    from autodl.study._storage import set_user_attrs
+
     space = ten_key_space()
     study = autodl_study(kind, folder, "orchestration", space)
 
@@ -187,13 +190,9 @@ def orchestration_side(kind: str, folder: Path) -> Side:
         keras.utils.set_random_seed(SEED + trial.number)
         config = space.sample(trial)
         trial.set_user_attr("config", config)
-        value = fake_score(config)  # training replaced by a no-op
-        trial.set_user_attr("epochs", 1)
-        trial.set_user_attr("best_epoch", 0)
-        trial.set_user_attr("seconds", 0.0)
-        trial.set_user_attr("n_params", 1000)
-        trial.set_user_attr("history", {"loss": [0.5], "val_accuracy": [round(value, 6)]})
-        return value
+        trained = no_training(config)
+        set_user_attrs(trial, result_attrs(trained))
+        return trained.value
 
     return Side(
         f"autodl orchestration ({kind})", study, objective,
@@ -206,6 +205,17 @@ class _StubModel:
         Path(path).write_bytes(b"stub")
 
 
+def no_training(config: dict[str, Any]) -> Any:
+    """What training returns, with training replaced by a no-op."""
+    from autodl.train import TrainedModel
+
+    value = fake_score(config)
+    return TrainedModel(
+        model=None, export_model=_StubModel(), value=value, best_epoch=0, epochs_run=1,
+        seconds=0.0, n_params=1000, history={"loss": [0.5], "val_accuracy": [value]},
+    )  # fmt: skip
+
+
 def trial_runner_side(kind: str, folder: Path) -> Side:
     """The real TrialRunner, its `_train` replaced by a no-op."""
     from autodl.data import load_data
@@ -213,7 +223,6 @@ def trial_runner_side(kind: str, folder: Path) -> Side:
     from autodl.study import SearchSettings
     from autodl.study._objective_fn import TrialRunner
     from autodl.study._run import SearchContext
-    from autodl.train import TrainedModel
     from autodl.train._objective import Objective
 
     space = ten_key_space()
@@ -231,11 +240,7 @@ def trial_runner_side(kind: str, folder: Path) -> Side:
 
     class NoTrainingRunner(TrialRunner):
         def _train(self, config: dict[str, Any], trial: Any) -> Any:
-            value = fake_score(config)
-            return TrainedModel(
-                model=None, export_model=_StubModel(), value=value, best_epoch=0, epochs_run=1,
-                seconds=0.0, n_params=1000, history={"loss": [0.5], "val_accuracy": [value]},
-            )  # fmt: skip
+            return no_training(config)
 
     runner = NoTrainingRunner(context)
     return Side(

@@ -61,6 +61,9 @@ class NoRepeatSampler(BaseSampler):
         self._attempts = attempts
         self._rng = random.Random(seed)
         self._drawn: dict[int, _Draw | Exception] = {}  # by trial id, until the trial ends
+        # Finished trials' configurations, kept: a trial's params never change once it ends.
+        self._finished_ids: set[int] = set()
+        self._finished_keys: set[frozenset[tuple[str, Any]]] = set()
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
         self.inner.before_trial(study, trial)
@@ -76,7 +79,7 @@ class NoRepeatSampler(BaseSampler):
         given = {**trial.system_attrs.get("fixed_params", {}), **trial.params}
         # `study` may be a Hyperband bracket's view of the study: repeats count across all of it.
         others = study._storage.get_all_trials(study._study_id, deepcopy=False)
-        taken = {_key(params_of(t)) for t in others if t.number != trial.number}
+        taken = self._taken(others, trial)
         relative_space = self.inner.infer_relative_search_space(study, trial)
 
         def independent(name: str, dist: BaseDistribution) -> Any:
@@ -96,6 +99,19 @@ class NoRepeatSampler(BaseSampler):
                     "trial %d: every configuration has been tried; repeating one", trial.number
                 )
         return draw
+
+    def _taken(self, trials: Sequence[FrozenTrial], trial: FrozenTrial) -> set[frozenset[tuple[str, Any]]]:
+        """The configurations of `trials` other than `trial`; finished ones' are computed once."""
+        taken = set(self._finished_keys)
+        for t in trials:
+            if t._trial_id in self._finished_ids or t.number == trial.number:
+                continue
+            key = _key(params_of(t))
+            taken.add(key)
+            if t.state.is_finished():
+                self._finished_ids.add(t._trial_id)
+                self._finished_keys.add(key)
+        return taken
 
     def _unseen(
         self, given: dict[str, Any], taken: set[frozenset[tuple[str, Any]]]

@@ -8,6 +8,7 @@ from typing import Any
 
 from autodl.study._interrupts import ResultKept, signals_held
 from autodl.study._memory import rss_mb
+from autodl.study._storage import set_user_attrs
 from autodl.train import TrialFailure
 from autodl.train._hypermodel_fit import SearchStopped
 
@@ -84,13 +85,7 @@ class TrialRunner:
 
         if trained.config is not None:  # a KerasTuner space samples while it builds
             config = trained.config
-        trial.set_user_attr("epochs", trained.epochs_run)
-        trial.set_user_attr("best_epoch", trained.best_epoch)
-        trial.set_user_attr("seconds", round(trained.seconds, 3))
-        trial.set_user_attr("n_params", trained.n_params)
-        trial.set_user_attr("history", {k: [round(v, 6) for v in vs] for k, vs in trained.history.items()})
-        if trained.timed_out:  # the search's timeout came mid-training: its best epoch so far
-            trial.set_user_attr("stopped", "timeout")
+        set_user_attrs(trial, result_attrs(trained))
         if trained.pruned:
             raise optuna.TrialPruned(f"pruned at epoch {trained.epochs_run}")
         try:
@@ -158,6 +153,20 @@ class TrialRunner:
         error = self._failure(trial, reason)
         release_memory()
         raise error from cause
+
+
+def result_attrs(trained: Any) -> dict[str, Any]:
+    """What a trained trial records as user attributes (read by the leaderboard and reports)."""
+    attrs = {
+        "epochs": trained.epochs_run,
+        "best_epoch": trained.best_epoch,
+        "seconds": round(trained.seconds, 3),
+        "n_params": trained.n_params,
+        "history": {k: [round(v, 6) for v in vs] for k, vs in trained.history.items()},
+    }
+    if trained.timed_out:  # the search's timeout came mid-training: its best epoch so far
+        attrs["stopped"] = "timeout"
+    return attrs
 
 
 def failure_reason(exc: BaseException) -> str:

@@ -163,3 +163,48 @@ def make_storage(url: str, *, heartbeat_interval: int | None | str = "auto") -> 
         raise StorageError(
             f"--storage {mask_url(url)}: cannot connect to {where}: {reason[0] if reason else type(exc).__name__}"
         ) from None
+
+
+def set_user_attrs(trial: Any, attrs: dict[str, Any]) -> None:
+    """`trial.set_user_attr` for each item, written to a journal file in one append.
+
+    Optuna appends every `set_user_attr` to a journal file on its own: the file lock, a
+    write and an fsync each (about 1 ms). Here the items go in one append, still one log
+    line per key exactly as Optuna writes them, so every reader replays them unchanged.
+    Other storages, and a journal storage whose internals differ from those relied on
+    here, take the items one by one.
+    """
+    write = _journal_writer(trial.storage)
+    if write is None or len(attrs) < 2:
+        for key, value in attrs.items():
+            trial.set_user_attr(key, value)
+        return
+    write(trial._trial_id, attrs)
+    trial._cached_frozen_trial.user_attrs.update(attrs)
+
+
+def _journal_writer(storage: Any) -> Any:
+    """A function writing several user attrs of a trial in one journal append, or None."""
+    try:
+        from optuna.storages.journal import JournalStorage
+        from optuna.storages.journal._storage import JournalOperation
+
+        if not isinstance(storage, JournalStorage):
+            return None
+        backend, replay, lock, sync = (
+            storage._backend, storage._replay_result, storage._thread_lock, storage._sync_with_backend
+        )  # fmt: skip
+        op = int(JournalOperation.SET_TRIAL_USER_ATTR)
+    except (ImportError, AttributeError):
+        return None
+
+    def write(trial_id: int, attrs: dict[str, Any]) -> None:
+        logs = [
+            {"op_code": op, "worker_id": replay.worker_id, "trial_id": trial_id, "user_attr": {key: value}}
+            for key, value in attrs.items()
+        ]
+        with lock:
+            backend.append_logs(logs)
+            sync()  # as Optuna's own write: raises if the trial had already finished
+
+    return write
