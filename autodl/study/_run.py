@@ -164,12 +164,26 @@ def prepare_search(settings: SearchSettings, *, command: str = "") -> SearchCont
 
         seed = worker_seed(settings.seed, f"resumed:{context.resumed_trials}")
         study.sampler = make_sampler(settings.sampler, seed=seed, space=loaded.space)
-    textbook = getattr(loaded.space, "textbook", None)
-    if textbook and not context.resumed_trials:
-        study.enqueue_trial(textbook, user_attrs={"textbook": True})
-    for start in getattr(loaded.space, "warm_starts", ()) if not context.resumed_trials else ():
-        study.enqueue_trial(start, user_attrs={"warm_start": True})
+    _queue_starts(study, loaded.space, total=settings.trials)
     return context
+
+
+def _queue_starts(study: Any, space: Any, *, total: int) -> None:
+    """Queue the space's textbook trial, then its warm starts, that the study has not queued
+    yet: as many as `total` (the study's trial budget) leaves room for, so `--trials 3`
+    leaves nothing waiting and a rerun with a larger budget queues the rest."""
+    from optuna.trial import TrialState
+
+    trials = study.get_trials(deepcopy=False)
+    starts: list[tuple[dict[str, Any], str]] = []
+    textbook = getattr(space, "textbook", None)
+    if textbook and not any(t.user_attrs.get("textbook") for t in trials):  # a retry keeps the mark
+        starts.append((textbook, "textbook"))
+    queued_warm = sum(1 for t in trials if t.user_attrs.get("warm_start"))
+    starts += [(start, "warm_start") for start in list(getattr(space, "warm_starts", ()))[queued_warm:]]
+    taken = sum(1 for t in trials if t.state != TrialState.FAIL)  # finished, running or queued
+    for params, mark in starts[: max(0, total - taken)]:
+        study.enqueue_trial(params, user_attrs={mark: True})
 
 
 def _check_out_folder(out: Path, study_name: str, *, overwrite: bool) -> None:

@@ -204,6 +204,24 @@ def test_the_textbook_trial_then_the_warm_starts_run_first(tmp_path: Path) -> No
     assert [t.user_attrs.get("warm_start", False) for t in first] == [False, True, True]
 
 
+def test_starts_beyond_the_budget_wait_for_a_rerun_with_a_larger_one(tmp_path: Path) -> None:
+    space = tmp_path / "starts.py"
+    space.write_text(
+        "from autodl.space import SearchSpace, integer\n"
+        "space = SearchSpace(default_data='builtin:iris', units=integer(4, 32), epochs=1,\n"
+        "    textbook=dict(units=8), warm_starts=[dict(units=32), dict(units=16)])\n"
+    )
+    out = str(tmp_path / "out")
+    first = autodl.search(str(space), trials=2, seed=0, out=out).study.trials
+    # Nothing is left queued beyond --trials: the textbook trial and the first warm start ran.
+    assert [(t.state.name, t.params["units"]) for t in first] == [("COMPLETE", 8), ("COMPLETE", 32)]
+    trials = autodl.search(str(space), trials=4, seed=0, out=out).study.trials
+    assert [t.state.name for t in trials] == ["COMPLETE"] * 4
+    # The larger budget queues the warm start that had no room; then the sampler draws.
+    assert trials[2].params["units"] == 16 and trials[2].user_attrs.get("warm_start")
+    assert not trials[3].user_attrs.get("warm_start") and not trials[3].user_attrs.get("textbook")
+
+
 def test_rerunning_the_same_search_resumes_it(write_space, tmp_path: Path) -> None:
     space = write_space(extra="units=8, layers=1,", epochs=1)
     out = tmp_path / "out"
