@@ -49,13 +49,18 @@ def leaderboard(study: Any) -> Any:
 
 
 def tie_loss(trial: Any) -> float:
-    """The validation loss at the epoch a trial reported; inf when it has none.
+    """The validation loss (cross-entropy or MSE, `TIE_LOSSES`) at the epoch a trial
+    reported; inf when it has none.
 
     It orders trials of equal objective value, the surer model first: on a small validation
     set many trials reach the same accuracy (often 1.0), and the earliest of them is an
     arbitrary pick."""
+    from autodl.train._objective import tie_loss_key
+
     attrs = trial.user_attrs
-    losses = (attrs.get("history") or {}).get("val_loss") or []
+    history = attrs.get("history") or {}
+    key = tie_loss_key(history)
+    losses = history[key] if key else []
     epoch = attrs.get("best_epoch")
     if isinstance(epoch, int) and 0 <= epoch < len(losses):
         loss = losses[epoch]
