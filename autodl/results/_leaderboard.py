@@ -49,18 +49,19 @@ def leaderboard(study: Any) -> Any:
 
 
 def tie_loss(trial: Any) -> float:
-    """The validation loss (cross-entropy or MSE, `TIE_LOSSES`) at the epoch a trial
-    reported; inf when it has none.
+    """The validation cross-entropy of a classification trial's kept weights, else the
+    validation loss at the epoch it reported; inf when it has neither.
 
     It orders trials of equal objective value, the surer model first: on a small validation
     set many trials reach the same accuracy (often 1.0), and the earliest of them is an
-    arbitrary pick."""
-    from autodl.train._objective import tie_loss_key
-
+    arbitrary pick. Cross-entropy, not `val_loss`, where the trial recorded it: losses
+    differ between trials (focal is smaller by design) and carry each model's L1/L2 penalty
+    (train/_fit.py `validation_crossentropy`)."""
     attrs = trial.user_attrs
-    history = attrs.get("history") or {}
-    key = tie_loss_key(history)
-    losses = history[key] if key else []
+    crossentropy = attrs.get("val_crossentropy")
+    if isinstance(crossentropy, (int, float)) and math.isfinite(crossentropy):
+        return float(crossentropy)
+    losses = (attrs.get("history") or {}).get("val_loss") or []
     epoch = attrs.get("best_epoch")
     if isinstance(epoch, int) and 0 <= epoch < len(losses):
         loss = losses[epoch]

@@ -164,6 +164,8 @@ def result_attrs(trained: Any) -> dict[str, Any]:
         "n_params": trained.n_params,
         "history": {k: [round(v, 6) for v in vs] for k, vs in trained.history.items()},
     }
+    if trained.val_crossentropy is not None:
+        attrs["val_crossentropy"] = round(trained.val_crossentropy, 6)
     if trained.timed_out:  # the search's timeout came mid-training: its best epoch so far
         attrs["stopped"] = "timeout"
     return attrs

@@ -78,6 +78,9 @@ class TrainedModel:
     history: dict[str, list[float]] = field(default_factory=dict)
     pruned: bool = False
     timed_out: bool = False  # stopped at the search's deadline, before its last epoch
+    # Cross-entropy of the kept weights' validation predictions (classification): ranks
+    # trials of equal value (results/_leaderboard.py `tie_loss`).
+    val_crossentropy: float | None = None
     # The values trained, when the space samples while it builds (KerasTuner's hp.values).
     config: dict[str, Any] | None = None
 
@@ -139,9 +142,44 @@ def train_config(
         callbacks=callbacks,
         verbose=0,
     )
-    return trained_outcome(
+    outcome = trained_outcome(
         reporter, config, objective, model, built.export_model, (prepared.x_val, prepared.y_val), start
     )
+    if data.task in ("binary", "multiclass") and not outcome.pruned:
+        outcome.val_crossentropy = validation_crossentropy(model, prepared.x_val, prepared.y_val, data.task)
+    return outcome
+
+
+def validation_crossentropy(model: Any, x_val: Any, y_val: np.ndarray, task: str) -> float | None:
+    """The cross-entropy of `model`'s predictions on the validation rows (one-hot or 0/1
+    `y_val`), or None if the model cannot be called on them eagerly.
+
+    Trials of equal value rank by it, not by `val_loss`: a focal loss is smaller than
+    cross-entropy by design, and Keras adds each model's L1/L2 penalty to its loss, so
+    `val_loss` favoured focal-loss trials and weak penalties. Computed once, on the weights
+    the trial keeps, with the same formula as the ensemble's validation loss: a compiled
+    metric would cost every epoch (about 5% of a small table's trial).
+    """
+    import keras
+
+    from autodl.export._ensemble import validation_loss
+
+    try:
+        if len(y_val) > EAGER_ROWS:  # larger sets in batches, through the compiled predict
+            outputs = model.predict(x_val, batch_size=EAGER_ROWS, verbose=0)
+        else:
+            outputs = keras.ops.convert_to_numpy(model(x_val, training=False))
+    except Exception as exc:  # e.g. inputs only the compiled graph accepts: ties keep val_loss
+        _logger.debug("no validation cross-entropy: %s", exc)
+        return None
+    outputs = np.asarray(outputs, dtype="float64")
+    labels = y_val[:, 0] if task == "binary" else np.argmax(y_val, axis=1)
+    loss = validation_loss(task, labels, outputs)
+    return loss if math.isfinite(loss) else None
+
+
+# Validation rows predicted in one eager call (no tracing); more go through `predict`.
+EAGER_ROWS = 2048
 
 
 # Above this many bytes of inputs, `fit_data` leaves batching to Keras (a tf.data shuffle

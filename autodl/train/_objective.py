@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from autodl.exceptions import ConfigError, closest
@@ -70,22 +70,10 @@ class Objective:
         return {"metric": self.metric, "direction": self.direction}
 
 
-# Validation logs that rank trials (and epochs) of equal objective value, the first one a
-# model logs: the same quantity whatever loss a trial trains with (a focal loss is smaller
-# than cross-entropy by design, MAE and Huber are not MSE) and free of the L1/L2 penalties
-# Keras adds to `val_loss`. `val_loss` only for models autodl did not compile (KerasTuner).
-TIE_LOSSES = ("val_crossentropy", "val_mse", "val_loss")
-
-
-def tie_loss_key(logged: Collection[str]) -> str | None:
-    """The first of TIE_LOSSES among `logged` (a model's log or history keys), or None."""
-    return next((key for key in TIE_LOSSES if key in logged), None)
-
-
 def available_metrics(task: str, families: Sequence[str] | None = None) -> list[str]:
     if task == "generation":
         logged = [GENERATION_METRICS[f] for f in families or GENERATION_METRICS if f in GENERATION_METRICS]
         common = [n for n in logged[0] if all(n in other for other in logged)] if logged else []
         return [f"val_{n}" for n in common] + ["val_loss"] + common + ["loss"]
-    names = ["loss", "accuracy", "crossentropy", "auc"] if task != "regression" else ["loss", "mse", "mae"]
+    names = ["loss", "accuracy", "auc"] if task != "regression" else ["loss", "mse", "mae"]
     return [f"val_{n}" for n in names] + names

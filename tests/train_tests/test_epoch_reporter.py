@@ -43,13 +43,3 @@ def test_patience_counts_from_the_last_tie_broken_improvement() -> None:
     assert reporter.epochs_run == 6 and reporter.best_epoch == 3
     reporter = _run([(1.0, 0.5), (1.0, 0.6), (1.0, 0.7), (1.0, 0.1)], patience=2)
     assert reporter.epochs_run == 3 and reporter.best_epoch == 0, "stops once two epochs brought nothing"
-
-
-def test_equal_epochs_rank_by_validation_cross_entropy_when_the_model_logs_it() -> None:
-    reporter = EpochReporter(None, Objective("val_accuracy", "maximize"), 0, restore_best=True)
-    reporter.set_model(_Model())
-    # val_loss (with its L2 penalty) falls while the predictions' cross-entropy rises.
-    for epoch, (loss, crossentropy) in enumerate([(0.5, 0.10), (0.4, 0.20), (0.3, 0.30)]):
-        logs = {"loss": loss, "val_accuracy": 1.0, "val_loss": loss, "val_crossentropy": crossentropy}
-        reporter.on_epoch_end(epoch, logs)
-    assert reporter.best_epoch == 0

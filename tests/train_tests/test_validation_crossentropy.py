@@ -1,0 +1,66 @@
+"""The cross-entropy that ranks classification trials of equal value: the kept weights'
+predictions on the validation rows, whatever loss and penalty the trial trained with."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autodl.train._fit import validation_crossentropy
+
+
+def _data(task: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 4)).astype("float32")
+    labels = (x[:, 0] > 0).astype("int64") + (task == "multiclass") * (x[:, 1] > 0)
+    y = labels.astype("float32").reshape(-1, 1) if task == "binary" else np.eye(3, dtype="float32")[labels]
+    return x, y, labels
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass"])
+def test_it_is_the_predictions_cross_entropy_not_the_focal_loss_and_penalty(task: str) -> None:
+    import keras
+
+    from autodl.train._compile import compile_model
+
+    x, y, labels = _data(task)
+    keras.utils.set_random_seed(0)
+    units, activation = (1, "sigmoid") if task == "binary" else (3, "softmax")
+    model = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(units, activation, kernel_regularizer=keras.regularizers.L2(0.1))]
+    )
+    compile_model(model, {"loss": "focal", "focal_gamma": 2.0, "optimizer": "adam", "learning_rate": 1e-3}, task, {})
+    p = np.clip(model.predict(x, verbose=0).astype("float64"), 1e-7, 1 - 1e-7)
+    if task == "binary":
+        p = np.concatenate([1 - p, p], axis=1)
+    expected = -np.mean(np.log(p[np.arange(len(labels)), labels]))
+    assert validation_crossentropy(model, x, y, task) == pytest.approx(expected, rel=1e-5)
+    val_loss = model.evaluate(x, y, verbose=0, return_dict=True)["loss"]  # focal + penalty
+    assert val_loss != pytest.approx(expected, rel=0.05)
+
+
+def test_larger_validation_sets_are_predicted_in_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    import keras
+
+    import autodl.train._fit as fit_module
+
+    x, y, _ = _data("binary")
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, "sigmoid")])
+    eager = validation_crossentropy(model, x, y, "binary")
+    monkeypatch.setattr(fit_module, "EAGER_ROWS", 16)
+    assert validation_crossentropy(model, x, y, "binary") == pytest.approx(eager, rel=1e-5)
+
+
+def test_a_search_records_it_for_classification_trials_only(write_space, tmp_path: Path) -> None:
+    import autodl
+
+    for data, expected in (("builtin:breast_cancer", True), ("builtin:diabetes", False)):
+        result = autodl.search(
+            str(write_space(data=data, epochs=1)), trials=1, out=str(tmp_path / data[8:]), pruner="none"
+        )
+        attrs = result.study.best_trial.user_attrs
+        assert ("val_crossentropy" in attrs) is expected
+        if expected:
+            assert 0 < attrs["val_crossentropy"] < 5
