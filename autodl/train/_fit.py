@@ -168,6 +168,8 @@ def validation_crossentropy(model: Any, x_val: Any, y_val: np.ndarray, task: str
         if len(y_val) > EAGER_ROWS:  # larger sets in batches, through the compiled predict
             outputs = model.predict(x_val, batch_size=EAGER_ROWS, verbose=0)
         else:
+            if isinstance(x_val, dict):  # a table's columns: string ones are tensors already
+                x_val = {k: keras.ops.convert_to_tensor(v) if isinstance(v, np.ndarray) else v for k, v in x_val.items()}
             outputs = keras.ops.convert_to_numpy(model(x_val, training=False))
     except Exception as exc:  # e.g. inputs only the compiled graph accepts: ties keep val_loss
         _logger.debug("no validation cross-entropy: %s", exc)

@@ -54,12 +54,24 @@ def test_larger_validation_sets_are_predicted_in_batches(monkeypatch: pytest.Mon
 
 
 def test_a_search_records_it_for_classification_trials_only(write_space, tmp_path: Path) -> None:
+    import pandas as pd
+
     import autodl
 
-    for data, expected in (("builtin:breast_cancer", True), ("builtin:diabetes", False)):
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"size": rng.normal(size=120), "colour": rng.choice(["red", "green", "blue"], 120)})
+    table["label"] = np.where((table["size"] > 0) & (table["colour"] != "red"), "yes", "no")
+    table.to_csv(tmp_path / "shop.csv", index=False)
+    # A table with a string column is fed as a dict of arrays and string tensors.
+    for data, options, expected in (
+        ("builtin:breast_cancer", {}, True),
+        (str(tmp_path / "shop.csv"), {"target": "label"}, True),
+        ("builtin:diabetes", {}, False),
+    ):
         result = autodl.search(
-            str(write_space(data=data, epochs=1)), trials=1, out=str(tmp_path / data[8:]), pruner="none"
-        )
+            str(write_space(data=data, epochs=1)), trials=1, out=str(tmp_path / Path(data).stem), pruner="none",
+            **options,
+        )  # fmt: skip
         attrs = result.study.best_trial.user_attrs
         assert ("val_crossentropy" in attrs) is expected
         if expected:
