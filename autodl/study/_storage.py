@@ -174,13 +174,14 @@ def set_user_attrs(trial: Any, attrs: dict[str, Any]) -> None:
     Other storages, and a journal storage whose internals differ from those relied on
     here, take the items one by one.
     """
-    write = _journal_writer(trial.storage)
-    if write is None or len(attrs) < 2:
+    cached = getattr(trial, "_cached_frozen_trial", None)  # what `trial.user_attrs` reads
+    write = _journal_writer(trial.storage) if cached is not None and len(attrs) > 1 else None
+    if write is None:
         for key, value in attrs.items():
             trial.set_user_attr(key, value)
         return
     write(trial._trial_id, attrs)
-    trial._cached_frozen_trial.user_attrs.update(attrs)
+    cached.user_attrs.update(attrs)
 
 
 def _journal_writer(storage: Any) -> Any:
