@@ -146,13 +146,17 @@ def train_config(
         reporter, config, objective, model, built.export_model, (prepared.x_val, prepared.y_val), start
     )
     if data.task in ("binary", "multiclass") and not outcome.pruned:
-        outcome.val_crossentropy = validation_crossentropy(model, prepared.x_val, prepared.y_val, data.task)
+        outcome.val_crossentropy = validation_crossentropy(model, prepared.x_val, data.y_val, data.task)
     return outcome
 
 
-def validation_crossentropy(model: Any, x_val: Any, y_val: np.ndarray, task: str) -> float | None:
-    """The cross-entropy of `model`'s predictions on the validation rows (one-hot or 0/1
-    `y_val`), or None if the model cannot be called on them eagerly.
+# Validation rows predicted in one eager call (no tracing); more go through `predict`.
+EAGER_ROWS = 2048
+
+
+def validation_crossentropy(model: Any, x_val: Any, labels: Any, task: str) -> float | None:
+    """The cross-entropy of `model`'s predictions on the validation rows (class `labels`
+    0..K-1), or None if the model cannot be called on them eagerly.
 
     Trials of equal value rank by it, not by `val_loss`: a focal loss is smaller than
     cross-entropy by design, and Keras adds each model's L1/L2 penalty to its loss, so
@@ -165,7 +169,7 @@ def validation_crossentropy(model: Any, x_val: Any, y_val: np.ndarray, task: str
     from autodl.export._ensemble import validation_loss
 
     try:
-        if len(y_val) > EAGER_ROWS:  # larger sets in batches, through the compiled predict
+        if len(labels) > EAGER_ROWS:  # larger sets in batches, through the compiled predict
             outputs = model.predict(x_val, batch_size=EAGER_ROWS, verbose=0)
         else:
             if isinstance(x_val, dict):  # a table's columns: string ones are tensors already
@@ -174,14 +178,8 @@ def validation_crossentropy(model: Any, x_val: Any, y_val: np.ndarray, task: str
     except Exception as exc:  # e.g. inputs only the compiled graph accepts: ties keep val_loss
         _logger.debug("no validation cross-entropy: %s", exc)
         return None
-    outputs = np.asarray(outputs, dtype="float64")
-    labels = y_val[:, 0] if task == "binary" else np.argmax(y_val, axis=1)
-    loss = validation_loss(task, labels, outputs)
+    loss = validation_loss(task, labels, np.asarray(outputs, dtype="float64"))
     return loss if math.isfinite(loss) else None
-
-
-# Validation rows predicted in one eager call (no tracing); more go through `predict`.
-EAGER_ROWS = 2048
 
 
 # Above this many bytes of inputs, `fit_data` leaves batching to Keras (a tf.data shuffle

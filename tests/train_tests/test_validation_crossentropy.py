@@ -36,7 +36,7 @@ def test_it_is_the_predictions_cross_entropy_not_the_focal_loss_and_penalty(task
     if task == "binary":
         p = np.concatenate([1 - p, p], axis=1)
     expected = -np.mean(np.log(p[np.arange(len(labels)), labels]))
-    assert validation_crossentropy(model, x, y, task) == pytest.approx(expected, rel=1e-5)
+    assert validation_crossentropy(model, x, labels, task) == pytest.approx(expected, rel=1e-5)
     val_loss = model.evaluate(x, y, verbose=0, return_dict=True)["loss"]  # focal + penalty
     assert val_loss != pytest.approx(expected, rel=0.05)
 
@@ -46,11 +46,11 @@ def test_larger_validation_sets_are_predicted_in_batches(monkeypatch: pytest.Mon
 
     import autodl.train._fit as fit_module
 
-    x, y, _ = _data("binary")
+    x, _, labels = _data("binary")
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, "sigmoid")])
-    eager = validation_crossentropy(model, x, y, "binary")
+    eager = validation_crossentropy(model, x, labels, "binary")
     monkeypatch.setattr(fit_module, "EAGER_ROWS", 16)
-    assert validation_crossentropy(model, x, y, "binary") == pytest.approx(eager, rel=1e-5)
+    assert validation_crossentropy(model, x, labels, "binary") == pytest.approx(eager, rel=1e-5)
 
 
 def test_a_search_records_it_for_classification_trials_only(write_space, tmp_path: Path) -> None:
