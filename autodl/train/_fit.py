@@ -146,8 +146,31 @@ def train_config(
         reporter, config, objective, model, built.export_model, (prepared.x_val, prepared.y_val), start
     )
     if data.task in ("binary", "multiclass") and not outcome.pruned:
-        outcome.val_crossentropy = validation_crossentropy(model, prepared.x_val, data.y_val, data.task)
+        logged = logged_crossentropy(model, reporter)
+        outcome.val_crossentropy = (
+            logged if logged is not None else validation_crossentropy(model, prepared.x_val, data.y_val, data.task)
+        )
     return outcome
+
+
+def logged_crossentropy(model: Any, reporter: Any) -> float | None:
+    """The kept epoch's `val_loss` where it is the validation cross-entropy already: a
+    plain cross-entropy loss (no focal term, label smoothing or logits) and nothing added
+    to it (no L1/L2 penalty or `add_loss`), on the weights the trial keeps. None otherwise.
+
+    Spares `validation_crossentropy`'s forward pass: about 20 ms of a 1 s digits CNN trial.
+    Keras computes it in float32; it agrees with the pass to 1e-5
+    (tests/train_tests/test_validation_crossentropy.py).
+    """
+    import keras
+
+    loss = getattr(model, "loss", None)
+    plain = type(loss) in (keras.losses.CategoricalCrossentropy, keras.losses.BinaryCrossentropy)
+    if not plain or loss.from_logits or loss.label_smoothing or not reporter.restore_best:
+        return None
+    if not math.isfinite(reporter.best_loss) or model.losses:
+        return None
+    return reporter.best_loss
 
 
 # Validation rows predicted in one eager call (no tracing); more go through `predict`.

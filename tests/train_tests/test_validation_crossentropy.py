@@ -76,3 +76,40 @@ def test_a_search_records_it_for_classification_trials_only(write_space, tmp_pat
         assert ("val_crossentropy" in attrs) is expected
         if expected:
             assert 0 < attrs["val_crossentropy"] < 5
+
+
+@pytest.mark.parametrize(
+    ("data", "extra", "logged"),
+    [
+        ("builtin:breast_cancer", {}, True),  # binary, plain cross-entropy: val_loss is it
+        ("builtin:iris", {}, True),  # multiclass
+        ("builtin:iris", {"l2": 0.01}, False),  # the penalty is in val_loss
+        ("builtin:iris", {"loss": "focal"}, False),
+        ("builtin:iris", {"ema": True}, False),  # averaged weights, not an epoch's
+    ],
+)
+def test_a_plain_cross_entropy_trial_takes_it_from_its_logged_validation_loss(
+    monkeypatch: pytest.MonkeyPatch, data: str, extra: dict, logged: bool
+) -> None:
+    import autodl.train._fit as fit_module
+    from autodl.data import load_data
+    from autodl.space._vocabulary import defaults
+    from autodl.train import Objective, PreparedData, train_config
+
+    prepared = PreparedData.from_dataset(load_data(data))
+    objective = Objective("val_accuracy", "maximize")
+    config = {**defaults(), "family": "mlp", "layers": 1, "units": 8, "epochs": 4, "patience": 0, **extra}
+    passes = []
+
+    def forward_pass(*args):  # noqa: ANN002, ANN202
+        passes.append(args)
+        return validation_crossentropy(*args)
+
+    monkeypatch.setattr(fit_module, "validation_crossentropy", forward_pass)
+    trained = train_config(config, prepared, objective)
+    assert (not passes) is logged
+    # Either way it is the cross-entropy of the kept weights' validation predictions.
+    expected = validation_crossentropy(trained.model, prepared.x_val, prepared.data.y_val, prepared.data.task)
+    assert trained.val_crossentropy == pytest.approx(expected, rel=1e-5)
+    if logged:
+        assert trained.val_crossentropy == trained.history["val_loss"][trained.best_epoch]
