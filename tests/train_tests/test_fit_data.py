@@ -51,3 +51,25 @@ def test_arrays_stay_arrays_when_tf_data_cannot_help(monkeypatch: pytest.MonkeyP
     mixed = np.array([1, "a", None] * 3 + [2.5], dtype=object)  # no one tensor type holds it
     data = fit_data(mixed, y, 4, validation=(mixed, y))
     assert data["x"] is mixed and data["validation_data"][0] is mixed and data["batch_size"] == 4
+
+
+def test_later_trials_reuse_the_rows_tensors_and_a_subset_replaces_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tensorflow as tf
+
+    made: list[int] = []
+    slices = tf.data.Dataset.from_tensor_slices
+    monkeypatch.setattr(tf.data.Dataset, "from_tensor_slices", staticmethod(lambda a: made.append(len(a[1])) or slices(a)))
+    x = np.arange(100, dtype="float32").reshape(50, 2)
+    y = np.arange(50, dtype="float32")
+    validation = (x[:10], y[:10])
+    cache: dict = {}
+    for batch_size in (8, 16):  # two trials: the rows' tensors are made by the first only
+        data = fit_data(x, y, batch_size, validation, cache)
+        assert sorted(_epoch(data["x"])) == list(range(50))
+        assert list(_epoch(data["validation_data"])) == list(range(10))
+    assert made == [50, 10]
+    data = fit_data(x[:30], y[:30], 8, validation, cache)  # outlier rows dropped: other rows
+    assert sorted(_epoch(data["x"])) == list(range(30)) and made == [50, 10, 30]
+    assert len(cache) == 2  # one per role, never piling up
+    fit_data(x, y, 8, validation)  # no cache: made anew
+    assert made == [50, 10, 30, 50, 10]
