@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
 import numpy as np
 
+_logger = logging.getLogger(__name__)
+
 PREDICT_BATCH = 256
+# Up to this many rows are predicted by calling the model eagerly, PREDICT_BATCH rows at a
+# time; more go through Keras' `predict`, whose compiled function pays off on them.
+EAGER_ROWS = 2048
 
 
 def raw_model_input(data: Any, x: Any) -> Any:
@@ -18,9 +24,53 @@ def raw_model_input(data: Any, x: Any) -> Any:
 
 
 def predict_outputs(model: Any, x: Any) -> np.ndarray:
-    """The model's outputs as a 2-D float array (probabilities or values in user units)."""
-    outputs = np.asarray(model.predict(x, batch_size=PREDICT_BATCH, verbose=0), dtype="float64")
+    """The model's outputs as a 2-D float array (probabilities or values in user units).
+
+    `predict` traces a function for each model it is first called on: 0.1-0.2 s for a
+    small CNN, where calling it on a few hundred validation rows takes a few ms. An export
+    predicts with up to K+1 models (the ensemble's candidates), and every classification
+    trial with a focal loss or a penalty predicts once for the tie-break
+    (train/_fit.py `validation_crossentropy`).
+    """
+    rows, outputs = _row_count(x), None
+    if rows <= EAGER_ROWS:
+        import keras
+
+        try:
+            outputs = np.concatenate(
+                [
+                    keras.ops.convert_to_numpy(model(_tensors(_rows(x, start)), training=False))
+                    for start in range(0, max(rows, 1), PREDICT_BATCH)
+                ]
+            )
+        except Exception as exc:  # e.g. a model only its compiled function can call
+            _logger.debug("predicting through Keras' predict: %s", exc)
+    if outputs is None:
+        outputs = model.predict(x, batch_size=PREDICT_BATCH, verbose=0)
+    outputs = np.asarray(outputs, dtype="float64")
     return outputs.reshape(len(outputs), -1)
+
+
+def _row_count(x: Any) -> int:
+    first = next(iter(x.values())) if isinstance(x, dict) else x
+    return int(first.shape[0])
+
+
+def _rows(x: Any, start: int) -> Any:
+    """Rows start..start+PREDICT_BATCH of an array, a tensor or a dict of them."""
+    if isinstance(x, dict):
+        return {k: v[start : start + PREDICT_BATCH] for k, v in x.items()}
+    return x[start : start + PREDICT_BATCH]
+
+
+def _tensors(x: Any) -> Any:
+    """NumPy columns of a table as tensors (its string columns are tensors already): a
+    model called eagerly takes a dict of one kind."""
+    if isinstance(x, dict):
+        import keras
+
+        return {k: keras.ops.convert_to_tensor(v) if isinstance(v, np.ndarray) else v for k, v in x.items()}
+    return x
 
 
 def class_probabilities(outputs: np.ndarray, task: str) -> np.ndarray:

@@ -177,13 +177,9 @@ def logged_crossentropy(model: Any, reporter: Any) -> float | None:
     return reporter.best_loss
 
 
-# Validation rows predicted in one eager call (no tracing); more go through `predict`.
-EAGER_ROWS = 2048
-
-
 def validation_crossentropy(model: Any, x_val: Any, labels: Any, task: str) -> float | None:
     """The cross-entropy of `model`'s predictions on the validation rows (class `labels`
-    0..K-1), or None if the model cannot be called on them eagerly.
+    0..K-1), or None if the model cannot predict them.
 
     Trials of equal value rank by it, not by `val_loss`: a focal loss is smaller than
     cross-entropy by design, and Keras adds each model's L1/L2 penalty to its loss, so
@@ -191,21 +187,15 @@ def validation_crossentropy(model: Any, x_val: Any, labels: Any, task: str) -> f
     the trial keeps, with the same formula as the ensemble's validation loss: a compiled
     metric would cost every epoch (about 5% of a small table's trial).
     """
-    import keras
-
     from autodl.export._ensemble import validation_loss
+    from autodl.export._evaluate import predict_outputs
 
     try:
-        if len(labels) > EAGER_ROWS:  # larger sets in batches, through the compiled predict
-            outputs = model.predict(x_val, batch_size=EAGER_ROWS, verbose=0)
-        else:
-            if isinstance(x_val, dict):  # a table's columns: string ones are tensors already
-                x_val = {k: keras.ops.convert_to_tensor(v) if isinstance(v, np.ndarray) else v for k, v in x_val.items()}
-            outputs = keras.ops.convert_to_numpy(model(x_val, training=False))
+        outputs = predict_outputs(model, x_val)
     except Exception as exc:  # e.g. inputs only the compiled graph accepts: ties keep val_loss
         _logger.debug("no validation cross-entropy: %s", exc)
         return None
-    loss = validation_loss(task, labels, np.asarray(outputs, dtype="float64"))
+    loss = validation_loss(task, labels, outputs)
     return loss if math.isfinite(loss) else None
 
 

@@ -41,18 +41,6 @@ def test_it_is_the_predictions_cross_entropy_not_the_focal_loss_and_penalty(task
     assert val_loss != pytest.approx(expected, rel=0.05)
 
 
-def test_larger_validation_sets_are_predicted_in_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    import keras
-
-    import autodl.train._fit as fit_module
-
-    x, _, labels = _data("binary")
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, "sigmoid")])
-    eager = validation_crossentropy(model, x, labels, "binary")
-    monkeypatch.setattr(fit_module, "EAGER_ROWS", 16)
-    assert validation_crossentropy(model, x, labels, "binary") == pytest.approx(eager, rel=1e-5)
-
-
 def test_a_search_records_it_for_classification_trials_only(write_space, tmp_path: Path) -> None:
     import pandas as pd
 
