@@ -1127,11 +1127,9 @@ def _validation_figure(section: _BestModel, model: Any, data: Any) -> None:
     import numpy as np
     import plotly.graph_objects as go
 
-    from autodl.builders import model_input
+    from autodl.export._evaluate import predict_outputs, raw_model_input
 
-    predictions = np.asarray(
-        model.predict(model_input(data, data.x_val), verbose=0, batch_size=512)
-    )
+    predictions = predict_outputs(model, raw_model_input(data, data.x_val))
     y_true = np.asarray(data.y_val)
     if data.task == "regression":
         y_pred = predictions.reshape(len(y_true), -1)[:, 0].astype("float64")
