@@ -39,7 +39,7 @@ def predict_outputs(model: Any, x: Any) -> np.ndarray:
         try:
             outputs = np.concatenate(
                 [
-                    keras.ops.convert_to_numpy(model(_tensors(_rows(x, start)), training=False))
+                    keras.ops.convert_to_numpy(model(_tensors(_batch(x, start)), training=False))
                     for start in range(0, max(rows, 1), PREDICT_BATCH)
                 ]
             )
@@ -56,7 +56,7 @@ def _row_count(x: Any) -> int:
     return int(first.shape[0])
 
 
-def _rows(x: Any, start: int) -> Any:
+def _batch(x: Any, start: int) -> Any:
     """Rows start..start+PREDICT_BATCH of an array, a tensor or a dict of them."""
     if isinstance(x, dict):
         return {k: v[start : start + PREDICT_BATCH] for k, v in x.items()}

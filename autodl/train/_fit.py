@@ -192,7 +192,7 @@ def validation_crossentropy(model: Any, x_val: Any, labels: Any, task: str) -> f
 
     try:
         outputs = predict_outputs(model, x_val)
-    except Exception as exc:  # e.g. inputs only the compiled graph accepts: ties keep val_loss
+    except Exception as exc:  # a model that cannot predict them: its ties keep val_loss
         _logger.debug("no validation cross-entropy: %s", exc)
         return None
     loss = validation_loss(task, labels, outputs)
@@ -231,16 +231,16 @@ def fit_data(
     import tensorflow as tf
 
     try:
-        train = _rows("train", (x, y), cache).shuffle(len(y), reshuffle_each_iteration=True)
+        train = _row_dataset("train", (x, y), cache).shuffle(len(y), reshuffle_each_iteration=True)
         datasets = {"x": train.batch(batch_size).prefetch(tf.data.AUTOTUNE), "shuffle": False}
         if validation is not None:
-            datasets["validation_data"] = _rows("validation", validation, cache).batch(batch_size)
+            datasets["validation_data"] = _row_dataset("validation", validation, cache).batch(batch_size)
     except (TypeError, ValueError):
         return arrays
     return datasets
 
 
-def _rows(role: str, arrays: tuple[Any, Any], cache: dict[str, Any] | None) -> Any:
+def _row_dataset(role: str, arrays: tuple[Any, Any], cache: dict[str, Any] | None) -> Any:
     """`tf.data.Dataset.from_tensor_slices(arrays)`, kept in `cache` under `role` while
     the same arrays come back: making it copies the rows into tensors (about 1.5 ms of a
     digits trial, in each of the two). One per role, so rows a trial subsets (outlier
