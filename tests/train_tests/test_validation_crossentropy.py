@@ -71,7 +71,7 @@ def test_a_search_records_it_for_classification_trials_only(write_space, tmp_pat
     [
         ("builtin:breast_cancer", {}, True),  # binary, plain cross-entropy: val_loss is it
         ("builtin:iris", {}, True),  # multiclass
-        ("builtin:iris", {"l2": 0.01}, False),  # the penalty is in val_loss
+        ("builtin:iris", {"l1": 0.001, "l2": 0.01}, True),  # the penalty is taken off val_loss
         ("builtin:iris", {"loss": "focal"}, False),
         ("builtin:iris", {"ema": True}, False),  # averaged weights, not an epoch's
     ],
@@ -99,5 +99,9 @@ def test_a_plain_cross_entropy_trial_takes_it_from_its_logged_validation_loss(
     # Either way it is the cross-entropy of the kept weights' validation predictions.
     expected = validation_crossentropy(trained.model, prepared.x_val, prepared.data.y_val, prepared.data.task)
     assert trained.val_crossentropy == pytest.approx(expected, rel=1e-5)
-    if logged:
-        assert trained.val_crossentropy == trained.history["val_loss"][trained.best_epoch]
+    if logged:  # the kept epoch's val_loss, less the kept weights' L1/L2 penalty
+        kernels = [np.asarray(v) for v in trained.model.trainable_weights if v.regularizer is not None]
+        penalty = sum(extra.get("l1", 0) * np.abs(k).sum() + extra.get("l2", 0) * np.square(k).sum() for k in kernels)
+        assert trained.history["val_loss"][trained.best_epoch] - trained.val_crossentropy == pytest.approx(
+            penalty, rel=1e-4, abs=1e-9
+        )
