@@ -8,7 +8,7 @@ from typing import Any
 
 from autodl.study._interrupts import ResultKept, signals_held
 from autodl.study._memory import rss_mb
-from autodl.study._storage import set_user_attrs
+from autodl.study._storage import params_in_one_write, set_user_attrs
 from autodl.train import TrialFailure
 from autodl.train._hypermodel_fit import SearchStopped
 
@@ -44,7 +44,8 @@ class TrialRunner:
         space = context.space
         if context.settings.seed is not None:
             seed_trial(context.settings.seed + trial.number)
-        config = space.sample(trial)
+        with params_in_one_write(trial):
+            config = space.sample(trial)
         trial.set_user_attr("config", config)
         try:
             trained = self._train(config, trial)

@@ -6,6 +6,8 @@ import copy
 import os
 import re
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -175,17 +177,58 @@ def set_user_attrs(trial: Any, attrs: dict[str, Any]) -> None:
     here, take the items one by one.
     """
     cached = getattr(trial, "_cached_frozen_trial", None)  # what `trial.user_attrs` reads
-    write = _journal_writer(trial.storage) if cached is not None and len(attrs) > 1 else None
-    if write is None:
+    append = _journal_appender(trial.storage) if cached is not None and len(attrs) > 1 else None
+    if append is None:
         for key, value in attrs.items():
             trial.set_user_attr(key, value)
         return
-    write(trial._trial_id, attrs)
+    append([("SET_TRIAL_USER_ATTR", {"trial_id": trial._trial_id, "user_attr": {k: v}}) for k, v in attrs.items()])
     cached.user_attrs.update(attrs)
 
 
-def _journal_writer(storage: Any) -> Any:
-    """A function writing several user attrs of a trial in one journal append, or None."""
+@contextmanager
+def params_in_one_write(trial: Any) -> Iterator[None]:
+    """Within, the params `trial` samples go to a journal file in one append, as it ends.
+
+    Optuna appends every sampled param on its own, as it does every user attribute (see
+    `set_user_attrs`): 17 appends on a default MLP trial, 8 ms of a 1 s wine trial. The
+    trial reads its params from its own cache meanwhile (`trial.params`), and the log lines
+    are Optuna's own. Other storages take each param as it is sampled.
+    """
+    append = _journal_appender(trial.storage) if getattr(trial, "_cached_frozen_trial", None) else None
+    if append is None:
+        yield
+        return
+    storage, held = trial.storage, _ParamsHeld(trial.storage)
+    trial.storage = held  # what `Trial.suggest_*` writes each param through
+    try:
+        yield
+    finally:
+        trial.storage = storage
+        if held.logs:
+            append(held.logs)  # as Optuna's own write: raises on a distribution that clashes
+
+
+class _ParamsHeld:
+    """A trial's storage that holds the params it is given and passes everything else on."""
+
+    def __init__(self, storage: Any) -> None:
+        self._storage = storage
+        self.logs: list[tuple[str, dict[str, Any]]] = []
+
+    def set_trial_param(self, trial_id: int, name: str, value: float, distribution: Any) -> None:
+        from optuna.distributions import distribution_to_json
+
+        fields = {"trial_id": trial_id, "param_name": name, "param_value_internal": value}
+        self.logs.append(("SET_TRIAL_PARAM", {**fields, "distribution": distribution_to_json(distribution)}))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._storage, name)
+
+
+def _journal_appender(storage: Any) -> Any:
+    """A function appending (operation name, fields) logs of this worker to a journal file
+    at once and replaying them, or None where `storage` is not one this knows."""
     try:
         from optuna.storages.journal import JournalStorage
         from optuna.storages.journal._storage import JournalOperation
@@ -195,17 +238,14 @@ def _journal_writer(storage: Any) -> Any:
         backend, replay, lock, sync = (
             storage._backend, storage._replay_result, storage._thread_lock, storage._sync_with_backend
         )  # fmt: skip
-        op = int(JournalOperation.SET_TRIAL_USER_ATTR)
-    except (ImportError, AttributeError):
+        ops = {name: int(JournalOperation[name]) for name in ("SET_TRIAL_USER_ATTR", "SET_TRIAL_PARAM")}
+    except (ImportError, AttributeError, KeyError):
         return None
 
-    def write(trial_id: int, attrs: dict[str, Any]) -> None:
-        logs = [
-            {"op_code": op, "worker_id": replay.worker_id, "trial_id": trial_id, "user_attr": {key: value}}
-            for key, value in attrs.items()
-        ]
+    def append(logs: list[tuple[str, dict[str, Any]]]) -> None:
+        lines = [{"op_code": ops[op], "worker_id": replay.worker_id, **fields} for op, fields in logs]
         with lock:
-            backend.append_logs(logs)
+            backend.append_logs(lines)
             sync()  # as Optuna's own write: raises if the trial had already finished
 
-    return write
+    return append
