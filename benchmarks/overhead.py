@@ -13,7 +13,8 @@ chunks so that load on a shared machine hits every side alike.
   user attrs), run by the trial loop `run_search` runs (`run_trials`: the claim lock of
   the storage, the study-wide count, heartbeat, the worker id, the failure count), and
   the per-trial work `TrialRunner.__call__` does around training (seeding,
-  `SearchSpace.sample`, the config and result user attrs). Target <= 1.2x raw Optuna.
+  `SearchSpace.sample` with its params in one journal append, the config and result user
+  attrs). Target <= 1.2x raw Optuna.
 - autodl TrialRunner (extra line, first `--runner-trials` trials only): the real
   `TrialRunner` with training replaced by a no-op, so also its between-trial
   `release_memory()` (Keras `clear_session` + gc) and the best-model writer (a stub model
@@ -181,14 +182,15 @@ def orchestration_side(kind: str, folder: Path) -> Side:
     import keras
 
     from autodl.study._objective_fn import result_attrs
-    from autodl.study._storage import set_user_attrs
+    from autodl.study._storage import params_in_one_write, set_user_attrs
 
     space = ten_key_space()
     study = autodl_study(kind, folder, "orchestration", space)
 
     def objective(trial: Any) -> float:
         keras.utils.set_random_seed(SEED + trial.number)
-        config = space.sample(trial)
+        with params_in_one_write(trial):
+            config = space.sample(trial)
         trial.set_user_attr("config", config)
         trained = no_training(config)
         set_user_attrs(trial, result_attrs(trained))
