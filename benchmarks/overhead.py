@@ -181,17 +181,15 @@ def orchestration_side(kind: str, folder: Path) -> Side:
     """TrialRunner.__call__'s work around training, line for line, training a no-op."""
     import keras
 
-    from autodl.study._objective_fn import result_attrs
-    from autodl.study._storage import params_in_one_write, set_user_attrs
+    from autodl.study._objective_fn import result_attrs, sample_config
+    from autodl.study._storage import set_user_attrs
 
     space = ten_key_space()
     study = autodl_study(kind, folder, "orchestration", space)
 
     def objective(trial: Any) -> float:
         keras.utils.set_random_seed(SEED + trial.number)
-        with params_in_one_write(trial):
-            config = space.sample(trial)
-        trial.set_user_attr("config", config)
+        config = sample_config(space, trial)
         trained = no_training(config)
         set_user_attrs(trial, result_attrs(trained))
         return trained.value

@@ -29,7 +29,7 @@ def predict_outputs(model: Any, x: Any) -> np.ndarray:
     `predict` traces a function for each model it is first called on: 0.1-0.2 s for a
     small CNN, where calling it on a few hundred validation rows takes a few ms. An export
     predicts with up to K+1 models (the ensemble's candidates), and every classification
-    trial with a focal loss or a penalty predicts once for the tie-break
+    trial with a focal loss or EMA predicts once for the tie-break
     (train/_fit.py `validation_crossentropy`).
     """
     rows, outputs = _row_count(x), None

@@ -44,9 +44,7 @@ class TrialRunner:
         space = context.space
         if context.settings.seed is not None:
             seed_trial(context.settings.seed + trial.number)
-        with params_in_one_write(trial):
-            config = space.sample(trial)
-        trial.set_user_attr("config", config)
+        config = sample_config(space, trial)
         try:
             trained = self._train(config, trial)
         except TrialFailure as exc:
@@ -154,6 +152,15 @@ class TrialRunner:
         error = self._failure(trial, reason)
         release_memory()
         raise error from cause
+
+
+def sample_config(space: Any, trial: Any) -> dict[str, Any]:
+    """Sample `trial`'s configuration from `space` (its params in one journal append) and
+    record it as the trial's `config` user attribute."""
+    with params_in_one_write(trial):
+        config = space.sample(trial)
+    trial.set_user_attr("config", config)
+    return config
 
 
 def result_attrs(trained: Any) -> dict[str, Any]:

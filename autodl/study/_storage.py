@@ -195,7 +195,8 @@ def params_in_one_write(trial: Any) -> Iterator[None]:
     trial reads its params from its own cache meanwhile (`trial.params`), and the log lines
     are Optuna's own. Other storages take each param as it is sampled.
     """
-    append = _journal_appender(trial.storage) if getattr(trial, "_cached_frozen_trial", None) else None
+    cached = getattr(trial, "_cached_frozen_trial", None)  # what `trial.params` reads meanwhile
+    append = _journal_appender(trial.storage) if cached is not None else None
     if append is None:
         yield
         return

@@ -140,7 +140,7 @@ def train_config(
         )
     model.fit(
         **fit_data(
-            x_train, y_train, int(config["batch_size"]), (prepared.x_val, prepared.y_val), prepared.row_datasets
+            x_train, y_train, int(config["batch_size"]), (prepared.x_val, prepared.y_val), cache=prepared.row_datasets
         ),
         epochs=int(config["epochs"]),
         callbacks=callbacks,
@@ -337,7 +337,7 @@ def refit_config(
             )
         )
     history = built.model.fit(
-        **fit_data(x_train, y_train, int(config["batch_size"]), cache=prepared.row_datasets),
+        **fit_data(x_train, y_train, int(config["batch_size"])),
         epochs=int(epochs),
         callbacks=callbacks,
         verbose=0,
@@ -441,8 +441,8 @@ def release_memory() -> None:
     the collector's sight, and the trials collect only the young generations (their own
     objects; Python's automatic full collections, now cheap, catch the rest). That costs
     about 0.001 s a trial instead of 0.2-0.8 s for a full `gc.collect()`. TensorFlow's
-    gradient registry would keep every trained model's graph: see _forget_custom_gradients. Whatever still grows is returned
-    by restarting the process (study/_memory.py). With a GPU every collection is full, so
+    gradient registry would keep every trained model's graph: see _forget_custom_gradients.
+    Whatever still grows is returned by restarting the process (study/_memory.py). With a GPU every collection is full, so
     the last trial's device buffers are freed before the next trial allocates. Outside a
     loop of trials (a caller's own `train_config`), every collection is full.
     """
