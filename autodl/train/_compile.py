@@ -52,25 +52,31 @@ def make_loss(config: dict[str, Any], task: str, custom: dict[str, Callable[...,
 
 
 def make_optimizer(config: dict[str, Any]) -> Any:
+    """The configuration's Keras optimizer; Adam, AdamW and SGD update with fused kernels
+    on TensorFlow (autodl/train/_fused.py)."""
     import keras
+
+    from autodl.train._fused import fuse_updates
 
     lr = float(config["learning_rate"])
     ema = {"use_ema": bool(config.get("ema")), "ema_momentum": float(config.get("ema_momentum", 0.99))}
     name = config["optimizer"]
     if name == "sgd":
-        return keras.optimizers.SGD(
+        optimizer = keras.optimizers.SGD(
             lr, momentum=float(config["momentum"]), nesterov=bool(config["nesterov"]), **ema
         )
-    if name == "adamw":
-        return keras.optimizers.AdamW(lr, weight_decay=float(config["weight_decay"]), **ema)
-    classes = {
-        "adam": keras.optimizers.Adam,
-        "adagrad": keras.optimizers.Adagrad,
-        "adadelta": keras.optimizers.Adadelta,
-        "rmsprop": keras.optimizers.RMSprop,
-        "nadam": keras.optimizers.Nadam,
-    }
-    return classes[name](lr, **ema)
+    elif name == "adamw":
+        optimizer = keras.optimizers.AdamW(lr, weight_decay=float(config["weight_decay"]), **ema)
+    else:
+        classes = {
+            "adam": keras.optimizers.Adam,
+            "adagrad": keras.optimizers.Adagrad,
+            "adadelta": keras.optimizers.Adadelta,
+            "rmsprop": keras.optimizers.RMSprop,
+            "nadam": keras.optimizers.Nadam,
+        }
+        optimizer = classes[name](lr, **ema)
+    return fuse_updates(optimizer)
 
 
 # XLA compilation for every model this process compiles: `--jit` turns it on once per
