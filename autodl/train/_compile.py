@@ -52,8 +52,8 @@ def make_loss(config: dict[str, Any], task: str, custom: dict[str, Callable[...,
 
 
 def make_optimizer(config: dict[str, Any]) -> Any:
-    """The configuration's Keras optimizer; Adam, AdamW and SGD update with fused kernels
-    on TensorFlow (autodl/train/_fused.py)."""
+    """The configuration's Keras optimizer; on TensorFlow its update takes fewer graph ops
+    (autodl/train/_fused.py)."""
     import keras
 
     from autodl.train._fused import fuse_updates
