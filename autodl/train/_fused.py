@@ -29,7 +29,8 @@ from typing import Any
 
 
 def fuse_updates(optimizer: Any) -> Any:
-    """Give `optimizer` (a new Keras optimizer) fused updates where it can have them; return it."""
+    """Give `optimizer` (a new Keras optimizer) the update with fewer graph ops where it
+    has one (module docstring); return it."""
     import keras
 
     if keras.backend.backend() != "tensorflow":
