@@ -25,6 +25,8 @@ tf.distribute strategy) keeps Keras' update. Both agree to float32 rounding
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -71,49 +73,44 @@ def fuse_updates(optimizer: Any) -> Any:
 def _adam(optimizer: Any, grads: list[Any], variables: list[Any], learning_rate: Any) -> None:
     import tensorflow as tf
 
-    scalars: dict[Any, dict[str, Any]] = {}  # per dtype, shared by the variables
-    for grad, variable in zip(grads, variables, strict=True):
-        tensor = _tf_variable(variable)
-        dtype = tensor.dtype
-        if dtype not in scalars:
-            step = tf.cast(optimizer.iterations + 1, dtype)
-            beta_1, beta_2 = tf.cast(optimizer.beta_1, dtype), tf.cast(optimizer.beta_2, dtype)
-            scalars[dtype] = {
-                "beta1_power": tf.pow(beta_1, step),
-                "beta2_power": tf.pow(beta_2, step),
-                "lr": tf.cast(learning_rate, dtype),
-                "beta1": beta_1,
-                "beta2": beta_2,
-                "epsilon": tf.cast(optimizer.epsilon, dtype),
-            }
-        index = optimizer._get_variable_index(variable)
+    @functools.cache
+    def scalars(dtype: Any) -> dict[str, Any]:  # the step's, shared by its variables
+        step = tf.cast(optimizer.iterations + 1, dtype)
+        beta_1, beta_2 = tf.cast(optimizer.beta_1, dtype), tf.cast(optimizer.beta_2, dtype)
+        return {
+            "beta1_power": tf.pow(beta_1, step),
+            "beta2_power": tf.pow(beta_2, step),
+            "lr": tf.cast(learning_rate, dtype),
+            "beta1": beta_1,
+            "beta2": beta_2,
+            "epsilon": tf.cast(optimizer.epsilon, dtype),
+        }
+
+    for tensor, grad, index in _each_variable(optimizer, grads, variables):
         tf.raw_ops.ResourceApplyAdam(
             var=tensor.handle,
             m=_tf_variable(optimizer._momentums[index]).handle,
             v=_tf_variable(optimizer._velocities[index]).handle,
-            grad=tf.cast(grad, dtype),
+            grad=grad,
             use_locking=False,
-            **scalars[dtype],
+            **scalars(tensor.dtype),
         )
 
 
 def _sgd(optimizer: Any, grads: list[Any], variables: list[Any], learning_rate: Any) -> None:
     import tensorflow as tf
 
-    for grad, variable in zip(grads, variables, strict=True):
-        tensor = _tf_variable(variable)
-        dtype = tensor.dtype
-        lr, grad = tf.cast(learning_rate, dtype), tf.cast(grad, dtype)
+    for tensor, grad, index in _each_variable(optimizer, grads, variables):
+        lr = tf.cast(learning_rate, tensor.dtype)
         if optimizer.momentum == 0:
             tf.raw_ops.ResourceApplyGradientDescent(var=tensor.handle, alpha=lr, delta=grad)
             continue
-        momentum = optimizer.momentums[optimizer._get_variable_index(variable)]
         tf.raw_ops.ResourceApplyKerasMomentum(
             var=tensor.handle,
-            accum=_tf_variable(momentum).handle,
+            accum=_tf_variable(optimizer.momentums[index]).handle,
             lr=lr,
             grad=grad,
-            momentum=tf.cast(optimizer.momentum, dtype),
+            momentum=tf.cast(optimizer.momentum, tensor.dtype),
             use_nesterov=bool(optimizer.nesterov),
         )
 
@@ -125,30 +122,27 @@ def _nadam(optimizer: Any, grads: list[Any], variables: list[Any], learning_rate
     u_product = _tf_variable(optimizer._u_product)
     decay_power = tf.pow(0.96, tf.cast(optimizer.iterations + 1, u_product.dtype))
     u_product.assign(u_product * optimizer.beta_1 * (1.0 - 0.5 * decay_power))
-    scalars: dict[Any, dict[str, Any]] = {}
-    for grad, variable in zip(grads, variables, strict=True):
-        tensor = _tf_variable(variable)
-        dtype = tensor.dtype
-        if dtype not in scalars:
-            step = tf.cast(optimizer.iterations + 1, dtype)
-            decay = tf.cast(0.96, dtype)
-            beta_1, beta_2 = tf.cast(optimizer.beta_1, dtype), tf.cast(optimizer.beta_2, dtype)
-            u_t = beta_1 * (1.0 - 0.5 * tf.pow(decay, step))
-            u_t_1 = beta_1 * (1.0 - 0.5 * tf.pow(decay, tf.cast(optimizer.iterations + 2, dtype)))
-            u_product_t = tf.cast(u_product, dtype)
-            scalars[dtype] = {
-                "lr": tf.cast(learning_rate, dtype),
-                "one_minus_beta_1": 1 - beta_1,
-                "one_minus_beta_2": 1 - beta_2,
-                "u_t": u_t,
-                "u_t_1": u_t_1,
-                "u_product_t": u_product_t,
-                "u_product_t_1": u_product_t * u_t_1,
-                "beta_2_power": tf.pow(beta_2, step),
-            }
-        c = scalars[dtype]
-        grad = tf.cast(grad, dtype)
-        index = optimizer._get_variable_index(variable)
+
+    @functools.cache
+    def scalars(dtype: Any) -> dict[str, Any]:
+        step = tf.cast(optimizer.iterations + 1, dtype)
+        decay = tf.cast(0.96, dtype)
+        beta_1, beta_2 = tf.cast(optimizer.beta_1, dtype), tf.cast(optimizer.beta_2, dtype)
+        u_t_1 = beta_1 * (1.0 - 0.5 * tf.pow(decay, tf.cast(optimizer.iterations + 2, dtype)))
+        u_product_t = tf.cast(u_product, dtype)  # read after the update above
+        return {
+            "lr": tf.cast(learning_rate, dtype),
+            "one_minus_beta_1": 1 - beta_1,
+            "one_minus_beta_2": 1 - beta_2,
+            "u_t": beta_1 * (1.0 - 0.5 * tf.pow(decay, step)),
+            "u_t_1": u_t_1,
+            "u_product_t": u_product_t,
+            "u_product_t_1": u_product_t * u_t_1,
+            "beta_2_power": tf.pow(beta_2, step),
+        }
+
+    for tensor, grad, index in _each_variable(optimizer, grads, variables):
+        c = scalars(tensor.dtype)
         m, v = _tf_variable(optimizer._momentums[index]), _tf_variable(optimizer._velocities[index])
         m.assign_add((grad - m) * c["one_minus_beta_1"])
         v.assign_add((tf.square(grad) - v) * c["one_minus_beta_2"])
@@ -162,10 +156,8 @@ def _rmsprop(optimizer: Any, grads: list[Any], variables: list[Any], learning_ra
     import tensorflow as tf
 
     rho = optimizer.rho
-    for grad, variable in zip(grads, variables, strict=True):
-        tensor = _tf_variable(variable)
-        lr, grad = tf.cast(learning_rate, tensor.dtype), tf.cast(grad, tensor.dtype)
-        index = optimizer._get_variable_index(variable)
+    for tensor, grad, index in _each_variable(optimizer, grads, variables):
+        lr = tf.cast(learning_rate, tensor.dtype)
         velocity = _tf_variable(optimizer._velocities[index])
         velocity.assign(rho * velocity + (1 - rho) * tf.square(grad))
         if optimizer.centered:
@@ -181,6 +173,15 @@ def _rmsprop(optimizer: Any, grads: list[Any], variables: list[Any], learning_ra
             tensor.assign_sub(momentum)
         else:
             tensor.assign_sub(increment)
+
+
+def _each_variable(optimizer: Any, grads: list[Any], variables: list[Any]) -> Iterator[tuple[Any, Any, int]]:
+    """(tf.Variable, its gradient in its dtype, its index among the optimizer's slots)."""
+    import tensorflow as tf
+
+    for grad, variable in zip(grads, variables, strict=True):
+        tensor = _tf_variable(variable)
+        yield tensor, tf.cast(grad, tensor.dtype), optimizer._get_variable_index(variable)
 
 
 def _tf_variable(variable: Any) -> Any:
